@@ -1,0 +1,428 @@
+/*
+ * api_registries: the /registries routes.  Fields are checked by jsonin
+ * (presence, types) and validate/server (values) before anything is
+ * stored; the password is sealed at once and its plaintext wiped from the
+ * parsed body.  Nothing here writes SQL: store_registry does.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json.h>
+
+#include "api.h"
+#include "cursor.h"
+#include "log.h"
+#include "server.h"
+#include "store_registry.h"
+#include "validate.h"
+
+#define WHAT "registry"
+
+static const struct jfield create_fields[] = {
+	{ "name",     JF_STRING,         true },
+	{ "server",   JF_STRING,         true },
+	{ "username", JF_STRING,         true },
+	{ "password", JF_STRING,         true },
+	{ "email",    JF_STRING_OR_NULL, false },
+	{ "enabled",  JF_BOOL,           false },
+};
+
+static const struct jfield update_fields[] = {
+	{ "name",     JF_STRING,         false },
+	{ "server",   JF_STRING,         false },
+	{ "username", JF_STRING,         false },
+	{ "password", JF_STRING,         false },
+	{ "email",    JF_STRING_OR_NULL, false },
+	{ "enabled",  JF_BOOL,           false },
+};
+
+#define NFIELDS(a) (sizeof (a) / sizeof (a)[0])
+
+static void
+now_rfc3339(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static struct json_object *
+registry_json(const struct registry *r)
+{
+	struct json_object *o = json_object_new_object();
+	char id[UUID_TEXT_LEN + 1];
+
+	uuid_format(&r->id, id);
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "name", json_object_new_string(r->name));
+	json_object_object_add(o, "server", json_object_new_string(r->server));
+	json_object_object_add(o, "username", json_object_new_string(r->username));
+	json_object_object_add(o, "email",
+	    r->has_email ? json_object_new_string(r->email) : NULL);
+	json_object_object_add(o, "enabled", json_object_new_boolean(r->enabled));
+	json_object_object_add(o, "created_at", json_object_new_string(r->created_at));
+	json_object_object_add(o, "updated_at", json_object_new_string(r->updated_at));
+	return o;
+}
+
+static void
+reply_registry(struct api_ctx *ctx, int status, const struct registry *r)
+{
+	struct json_object *o = registry_json(r);
+
+	http_response_json(ctx->resp, status, o);
+	json_object_put(o);
+}
+
+/* Copy a checked string field into dst (cap bytes).  Returns false after
+ * answering 422 when validator refuses it. */
+static bool
+take_string(struct api_ctx *ctx, struct json_object *v, const char *field,
+            const char *(*validator)(const char *, size_t), char *dst,
+            size_t cap)
+{
+	const char *s = json_object_get_string(v);
+	size_t n = (size_t)json_object_get_string_len(v);
+	const char *why = validator(s, n);
+
+	if (why == NULL && n >= cap)
+		why = "is too long";
+	if (why != NULL) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "%s %s", field, why);
+		api_invalid(ctx, "invalid_value", msg, field);
+		return false;
+	}
+	memcpy(dst, s, n + 1);
+	return true;
+}
+
+/*
+ * Apply the fields present in obj to r, checking each value.  *password
+ * is set to the password value when one is given.  On a bad value answers
+ * 422 and returns false.
+ */
+static bool
+apply_fields(struct api_ctx *ctx, struct json_object *obj, struct registry *r,
+             struct json_object **password, bool *server_changed)
+{
+	struct json_object *v;
+
+	*password = NULL;
+	*server_changed = false;
+	if (json_object_object_get_ex(obj, "name", &v) &&
+	    !take_string(ctx, v, "name", validate_name, r->name, sizeof r->name))
+		return false;
+	if (json_object_object_get_ex(obj, "server", &v)) {
+		char norm[SERVER_MAX + 1];
+		const char *why;
+
+		if (server_normalize(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v), norm, sizeof norm,
+		    &why) != 0) {
+			char msg[160];
+			snprintf(msg, sizeof msg, "server %s", why);
+			api_invalid(ctx, "invalid_value", msg, "server");
+			return false;
+		}
+		*server_changed = r->server[0] != '\0' && !server_same(r->server, norm);
+		memcpy(r->server, norm, strlen(norm) + 1);
+	}
+	if (json_object_object_get_ex(obj, "username", &v) &&
+	    !take_string(ctx, v, "username", validate_username, r->username,
+	    sizeof r->username))
+		return false;
+	if (json_object_object_get_ex(obj, "email", &v)) {
+		if (v == NULL) {
+			r->has_email = false;
+			r->email[0] = '\0';
+		} else if (!take_string(ctx, v, "email", validate_email, r->email,
+		    sizeof r->email)) {
+			return false;
+		} else {
+			r->has_email = true;
+		}
+	}
+	if (json_object_object_get_ex(obj, "enabled", &v))
+		r->enabled = json_object_get_boolean(v);
+	if (json_object_object_get_ex(obj, "password", &v)) {
+		const char *why = validate_password(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v));
+		if (why != NULL) {
+			char msg[128];
+			snprintf(msg, sizeof msg, "password %s", why);
+			api_invalid(ctx, "invalid_value", msg, "password");
+			return false;
+		}
+		*password = v;
+	}
+	return true;
+}
+
+/* Seal the password of r.  Wipes the plaintext in the JSON tree. */
+static bool
+seal_password(struct api_ctx *ctx, const struct registry *r,
+              struct json_object *password, struct sealed *out)
+{
+	unsigned char ad[REGISTRY_AD_LEN];
+	int rc;
+
+	registry_secret_ad(r, ad);
+	rc = crypto_seal(ctx->env->ring, ad, sizeof ad,
+	    json_object_get_string(password),
+	    (size_t)json_object_get_string_len(password), out);
+	api_wipe_json_string(password);
+	if (rc != 0) {
+		log_error("could not seal a registry password");
+		api_db_error(ctx, DB_ERROR);
+		return false;
+	}
+	return true;
+}
+
+static void
+name_taken(struct api_ctx *ctx)
+{
+	http_response_error(ctx->resp, 409, "name_taken",
+	    "a registry with this name already exists in the workspace", "name");
+}
+
+/* POST /registries: 201 | 400 | 401 | 403 | 409 | 413 | 415 | 422 | 503 */
+void
+api_registries_create(struct api_ctx *ctx)
+{
+	struct json_object *obj, *password;
+	struct registry r;
+	struct sealed pw;
+	bool changed;
+	enum db_status st;
+	char id[UUID_TEXT_LEN + 1], location[512];
+
+	memset(&pw, 0, sizeof pw);
+	if ((obj = api_read_json(ctx, create_fields, NFIELDS(create_fields))) == NULL)
+		return;
+	memset(&r, 0, sizeof r);
+	r.enabled = true;
+	if (!apply_fields(ctx, obj, &r, &password, &changed))
+		goto out;
+	uuid_v7(&r.id);
+	r.workspace_id = ctx->ws;
+	if (!seal_password(ctx, &r, password, &pw))
+		goto out;
+	now_rfc3339(r.created_at);
+	memcpy(r.updated_at, r.created_at, sizeof r.updated_at);
+	r.key_id = pw.key_id;
+	st = store_registry_create(ctx->env->db, &r, &pw);
+	if (st == DB_DUPLICATE) {
+		name_taken(ctx);
+	} else if (st != DB_OK) {
+		api_db_error(ctx, st);
+	} else {
+		uuid_format(&r.id, id);
+		snprintf(location, sizeof location, "%s/registries/%s",
+		    ctx->req->base, id);
+		reply_registry(ctx, 201, &r);
+		http_response_header(ctx->resp, "Location", location);
+		log_info("registry %s created", id);
+	}
+out:
+	sealed_clear(&pw);
+	api_wipe_json_string(password);
+	json_object_put(obj);
+}
+
+struct list_state {
+	struct json_object *data;
+	struct uuid last;
+};
+
+static void
+list_one(const struct registry *r, void *arg)
+{
+	struct list_state *ls = arg;
+
+	json_object_array_add(ls->data, registry_json(r));
+	ls->last = r->id;
+}
+
+static void
+bad_query(struct api_ctx *ctx, const char *message, const char *field)
+{
+	http_response_error(ctx->resp, 400, "bad_request", message, field);
+}
+
+/* GET /registries: 200 | 400 | 401 | 403 | 503 */
+void
+api_registries_list(struct api_ctx *ctx)
+{
+	struct registry_filter f = { .enabled = -1, .limit = 50 };
+	struct list_state ls;
+	struct uuid after;
+	char key[32], val[600], skey[SERVER_MAX + 1], next[CURSOR_TEXT_MAX + 1];
+	const char *p = ctx->req->query, *why;
+	bool more, seen_limit = false, seen_cursor = false, seen_server = false,
+	    seen_enabled = false;
+	struct json_object *root;
+	enum db_status st;
+	int rc;
+
+	while ((rc = http_query_next(&p, key, sizeof key, val, sizeof val)) == 1) {
+		if (strcmp(key, "limit") == 0 && !seen_limit) {
+			char *end;
+			long n = strtol(val, &end, 10);
+			seen_limit = true;
+			if (val[0] < '0' || val[0] > '9' || *end != '\0' ||
+			    n < 1 || n > 200)
+				return bad_query(ctx, "limit must be a number from 1 to 200", "limit");
+			f.limit = (unsigned)n;
+		} else if (strcmp(key, "cursor") == 0 && !seen_cursor) {
+			seen_cursor = true;
+			if (cursor_decode(val, strlen(val), &after) != 0)
+				return bad_query(ctx, "cursor is not one this service gave", "cursor");
+			f.after = &after;
+		} else if (strcmp(key, "server") == 0 && !seen_server) {
+			seen_server = true;
+			if (server_normalize(val, strlen(val), skey, sizeof skey, &why) != 0)
+				return bad_query(ctx, "server is not a registry host", "server");
+			f.server_key = server_key(skey);
+		} else if (strcmp(key, "enabled") == 0 && !seen_enabled) {
+			seen_enabled = true;
+			if (strcmp(val, "true") == 0)
+				f.enabled = 1;
+			else if (strcmp(val, "false") == 0)
+				f.enabled = 0;
+			else
+				return bad_query(ctx, "enabled must be true or false", "enabled");
+		} else {
+			return bad_query(ctx, "unknown or repeated query parameter; "
+			    "accepted once each: limit, cursor, server, enabled", "query");
+		}
+	}
+	if (rc < 0)
+		return bad_query(ctx, "the query string is malformed", "query");
+
+	ls.data = json_object_new_array();
+	st = store_registry_list(ctx->env->db, &ctx->ws, &f, list_one, &ls, &more);
+	if (st != DB_OK) {
+		json_object_put(ls.data);
+		return api_db_error(ctx, st);
+	}
+	root = json_object_new_object();
+	json_object_object_add(root, "data", ls.data);
+	if (more) {
+		cursor_encode(&ls.last, next);
+		json_object_object_add(root, "next_cursor", json_object_new_string(next));
+	} else {
+		json_object_object_add(root, "next_cursor", NULL);
+	}
+	http_response_json(ctx->resp, 200, root);
+	json_object_put(root);
+}
+
+/* GET /registries/{id}: 200 | 400 | 401 | 404 | 503 */
+void
+api_registries_get(struct api_ctx *ctx)
+{
+	struct registry r;
+	enum role role;
+	enum db_status st;
+
+	st = store_registry_get(ctx->env->db, &ctx->id, &ctx->user, false, &r, &role);
+	if (st == DB_NOT_FOUND)
+		return api_not_found(ctx, WHAT);
+	if (st != DB_OK)
+		return api_db_error(ctx, st);
+	if (!api_item_access(ctx, &r.workspace_id, role, WHAT))
+		return;
+	reply_registry(ctx, 200, &r);
+}
+
+/* PUT /registries/{id}: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 415 |
+ * 422 | 503 */
+void
+api_registries_update(struct api_ctx *ctx)
+{
+	struct db *db = ctx->env->db;
+	struct json_object *obj = NULL, *password = NULL;
+	struct registry r;
+	struct sealed pw;
+	enum role role;
+	enum db_status st;
+	bool changed, sealed = false;
+
+	memset(&pw, 0, sizeof pw);
+	if ((st = db_begin(db)) != DB_OK)
+		return api_db_error(ctx, st);
+	st = store_registry_get(db, &ctx->id, &ctx->user, true, &r, &role);
+	if (st == DB_NOT_FOUND) {
+		api_not_found(ctx, WHAT);
+		goto out;
+	}
+	if (st != DB_OK) {
+		api_db_error(ctx, st);
+		goto out;
+	}
+	if (!api_item_access(ctx, &r.workspace_id, role, WHAT))
+		goto out;
+	if ((obj = api_read_json(ctx, update_fields, NFIELDS(update_fields))) == NULL)
+		goto out;
+	if (!apply_fields(ctx, obj, &r, &password, &changed))
+		goto out;
+	if (changed && password == NULL) {
+		api_invalid(ctx, "password_required",
+		    "changing server needs the password for the new server in the "
+		    "same request", "password");
+		goto out;
+	}
+	if (password != NULL) {
+		if (!seal_password(ctx, &r, password, &pw))
+			goto out;
+		sealed = true;
+		r.key_id = pw.key_id;
+	}
+	now_rfc3339(r.updated_at);
+	st = store_registry_update(db, &r, sealed ? &pw : NULL);
+	if (st == DB_OK)
+		st = db_commit(db);
+	if (st == DB_DUPLICATE)
+		name_taken(ctx);
+	else if (st != DB_OK)
+		api_db_error(ctx, st);
+	else
+		reply_registry(ctx, 200, &r);
+out:
+	db_rollback(db);	/* no-op after a commit */
+	sealed_clear(&pw);
+	api_wipe_json_string(password);
+	json_object_put(obj);
+}
+
+/* DELETE /registries/{id}: 204 | 400 | 401 | 403 | 404 | 503 */
+void
+api_registries_delete(struct api_ctx *ctx)
+{
+	char id[UUID_TEXT_LEN + 1];
+	struct registry r;
+	enum role role;
+	enum db_status st;
+
+	st = store_registry_get(ctx->env->db, &ctx->id, &ctx->user, false, &r, &role);
+	if (st == DB_NOT_FOUND)
+		return api_not_found(ctx, WHAT);
+	if (st != DB_OK)
+		return api_db_error(ctx, st);
+	if (!api_item_access(ctx, &r.workspace_id, role, WHAT))
+		return;
+	st = store_registry_delete(ctx->env->db, &ctx->id);
+	if (st == DB_NOT_FOUND)
+		return api_not_found(ctx, WHAT);
+	if (st != DB_OK)
+		return api_db_error(ctx, st);
+	http_response_empty(ctx->resp, 204);
+	uuid_format(&ctx->id, id);
+	log_info("registry %s deleted", id);
+}
