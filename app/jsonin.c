@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <json-c/printbuf.h>
 
 #include "validate.h"
 
@@ -264,6 +265,10 @@ jsonin_parse(const char *buf, size_t len, struct json_object **out,
 		obj = json_tokener_parse_ex(tok, "", 1);
 		err = json_tokener_get_error(tok);
 	}
+	/* The tokener's buffer held the last string it read (perhaps a
+	 * password): wipe it before it goes back to the allocator. */
+	if (tok->pb != NULL && tok->pb->buf != NULL && tok->pb->size > 0)
+		explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
 	json_tokener_free(tok);
 	if (err != json_tokener_success) {
 		json_object_put(obj);

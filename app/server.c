@@ -122,15 +122,15 @@ check_port(const char *s, const char *e)
 
 	if (s == e)
 		return "has an empty port";
-	if (e - s > 5)
-		return "has a port out of range (1-65535)";
-	for (const char *c = s; c < e; c++) {
+	for (const char *c = s; c < e; c++)
 		if (!is_digit(*c))
 			return "has a port that is not a number";
-		v = v * 10 + (unsigned long)(*c - '0');
-	}
 	if (*s == '0' && e - s > 1)
 		return "has a port with a leading zero";
+	if (e - s > 5)
+		return "has a port out of range (1-65535)";
+	for (const char *c = s; c < e; c++)
+		v = v * 10 + (unsigned long)(*c - '0');
 	if (v < 1 || v > 65535)
 		return "has a port out of range (1-65535)";
 	return NULL;

@@ -48,12 +48,22 @@ static const char sql_insert[] =
     "INSERT INTO registries (id, workspace_id, name, server, server_key,"
     " username, email, enabled, password_ct, password_nonce, password_tag,"
     " key_id, created_at, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())";
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/* "2026-11-30T02:43:14Z" -> "2026-11-30 02:43:14" for a DATETIME column. */
+static void
+sql_time(const char *rfc3339, char out[20])
+{
+	memcpy(out, rfc3339, 19);
+	out[10] = ' ';
+	out[19] = '\0';
+}
 
 enum db_status
 store_registry_create(struct db *db, const struct registry *r,
                       const struct sealed *pw)
 {
+	char created[20], updated[20];
 	struct db_query q;
 	enum db_status st;
 
@@ -70,6 +80,10 @@ store_registry_create(struct db *db, const struct registry *r,
 	db_param_bin(&q, pw->nonce, sizeof pw->nonce);
 	db_param_bin(&q, pw->tag, sizeof pw->tag);
 	db_param_int(&q, pw->key_id);
+	sql_time(r->created_at, created);
+	sql_time(r->updated_at, updated);
+	db_param_str(&q, created);
+	db_param_str(&q, updated);
 	st = db_query_exec(&q);
 	db_query_done(&q);
 	return st;
@@ -112,16 +126,17 @@ store_registry_get(struct db *db, const struct uuid *id, const struct uuid *user
 
 static const char sql_update[] =
     "UPDATE registries SET name = ?, server = ?, server_key = ?, username = ?,"
-    " email = ?, enabled = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?";
+    " email = ?, enabled = ?, updated_at = ? WHERE id = ?";
 static const char sql_update_pw[] =
     "UPDATE registries SET name = ?, server = ?, server_key = ?, username = ?,"
     " email = ?, enabled = ?, password_ct = ?, password_nonce = ?,"
-    " password_tag = ?, key_id = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?";
+    " password_tag = ?, key_id = ?, updated_at = ? WHERE id = ?";
 
 enum db_status
 store_registry_update(struct db *db, const struct registry *r,
                       const struct sealed *pw)
 {
+	char updated[20];
 	struct db_query q;
 	enum db_status st;
 
@@ -138,6 +153,8 @@ store_registry_update(struct db *db, const struct registry *r,
 		db_param_bin(&q, pw->tag, sizeof pw->tag);
 		db_param_int(&q, pw->key_id);
 	}
+	sql_time(r->updated_at, updated);
+	db_param_str(&q, updated);
 	db_param_bin(&q, r->id.b, 16);
 	st = db_query_exec(&q);
 	db_query_done(&q);

@@ -41,8 +41,9 @@ struct registry {
 void registry_secret_ad(const struct registry *r,
                         unsigned char ad[REGISTRY_AD_LEN]);
 
-/* Insert r (id and workspace_id set by the caller) with its sealed
- * password.  DB_DUPLICATE: the name is taken in the workspace. */
+/* Insert r (id, workspace_id, created_at and updated_at set by the
+ * caller, so the answer shows what is stored) with its sealed password.
+ * DB_DUPLICATE: the name is taken in the workspace. */
 enum db_status store_registry_create(struct db *db, const struct registry *r,
                                      const struct sealed *pw);
 
@@ -54,8 +55,8 @@ enum db_status store_registry_get(struct db *db, const struct uuid *id,
                                   struct registry *out, enum role *role);
 
 /* Write every mutable field of r (name, server, username, email,
- * enabled) and, when pw is not NULL, the new sealed password; bumps
- * updated_at.  DB_DUPLICATE: name taken. */
+ * enabled, updated_at) and, when pw is not NULL, the new sealed password.
+ * DB_DUPLICATE: name taken. */
 enum db_status store_registry_update(struct db *db, const struct registry *r,
                                      const struct sealed *pw);
 

@@ -1,9 +1,11 @@
 /*
  * uuid: see uuid.h.  A UUIDv7 is the Unix time in milliseconds as 48 bits
- * big-endian, then the version nibble 7, 12 random bits, the variant bits
- * 10 and 62 random bits (RFC 9562 section 5.7).  Ids made within the same
- * millisecond are in random order among themselves; ids made in different
- * milliseconds sort by time (given a clock that does not step back).
+ * big-endian, then the version nibble 7, 12 bits of sub-millisecond time
+ * (RFC 9562 section 6.2, method 3: about 244 ns steps), the variant bits
+ * 10 and 62 random bits.  Within one process ids strictly increase (a tick
+ * already used, or a clock stepping back, takes the previous value + 1),
+ * so a process's ids sort in creation order; across processes they sort
+ * by time to within a tick.
  *
  * Parsing accepts only the canonical 8-4-4-4-12 form; hex digits may be
  * of either case, formatting writes lowercase.
@@ -20,15 +22,24 @@ static const char hex_digits[] = "0123456789abcdef";
 void
 uuid_v7(struct uuid *out)
 {
+	static uint64_t last;	/* (ms << 12 | sub-ms) of the previous id */
 	struct timespec ts;
-	uint64_t ms = 0;
+	uint64_t ms = 0, sub = 0, t;
 
-	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && ts.tv_sec >= 0)
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && ts.tv_sec >= 0) {
 		ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		sub = (uint64_t)(ts.tv_nsec % 1000000) * 4096 / 1000000;
+	}
+	t = ms << 12 | sub;
+	if (t <= last)		/* same tick, or the clock stepped back */
+		t = last + 1;
+	last = t;
+	ms = t >> 12;
+	crypto_random(out->b + 6, 10);
 	for (int i = 0; i < 6; i++)
 		out->b[i] = (unsigned char)(ms >> (40 - 8 * i));
-	crypto_random(out->b + 6, 10);
-	out->b[6] = (unsigned char)((out->b[6] & 0x0f) | 0x70);
+	out->b[6] = (unsigned char)(0x70 | (t >> 8 & 0x0f));
+	out->b[7] = (unsigned char)(t & 0xff);
 	out->b[8] = (unsigned char)((out->b[8] & 0x3f) | 0x80);
 }
 

@@ -2,19 +2,21 @@
 -- Ids are UUIDv7 in BINARY(16): compact, and ordered by creation time, so
 -- (workspace_id, id) is the keyset-pagination order.  Timestamps are UTC
 -- (the app sets time_zone = '+00:00' on every connection).
+-- Text compares byte for byte without padding (utf8mb4_nopad_bin): "a" and
+-- "a " are two names.
 -- Statements are separated by a line that ends with ';'.
 
 CREATE TABLE workspaces (
   id          BINARY(16)   NOT NULL PRIMARY KEY,
   name        VARCHAR(128) NOT NULL,
   created_at  DATETIME     NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 CREATE TABLE users (
   id          BINARY(16)   NOT NULL PRIMARY KEY,
   name        VARCHAR(128) NOT NULL,
   created_at  DATETIME     NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 CREATE TABLE memberships (
   workspace_id BINARY(16) NOT NULL,
@@ -25,7 +27,7 @@ CREATE TABLE memberships (
   KEY memberships_workspace (workspace_id),
   CONSTRAINT memberships_workspace_fk FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE,
   CONSTRAINT memberships_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- Only the SHA-256 of a key is kept: a key is 32 random bytes, so a plain
 -- hash cannot be reversed or guessed.
@@ -38,7 +40,7 @@ CREATE TABLE api_keys (
   UNIQUE KEY api_keys_hash (key_hash),
   KEY api_keys_user (user_id),
   CONSTRAINT api_keys_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- server is what the user gave, normalised; server_key folds the Docker
 -- Hub aliases to docker.io for filters and comparisons.  The password is
@@ -65,4 +67,4 @@ CREATE TABLE registries (
   KEY registries_enabled (workspace_id, enabled, id),
   KEY registries_key (key_id),
   CONSTRAINT registries_workspace_fk FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
