@@ -323,22 +323,33 @@ api_registries_list(struct api_ctx *ctx)
 	json_object_put(root);
 }
 
+/* Load the registry of an item route and check the caller may use it
+ * with this route.  Returns false after answering 404/403/503. */
+static bool
+load(struct api_ctx *ctx, bool for_update, struct registry *r)
+{
+	enum role role;
+	enum db_status st;
+
+	st = store_registry_get(ctx->env->db, &ctx->id, &ctx->user, for_update,
+	    r, &role);
+	if (st == DB_NOT_FOUND)
+		api_not_found(ctx, WHAT);
+	else if (st != DB_OK)
+		api_db_error(ctx, st);
+	else
+		return api_item_access(ctx, &r->workspace_id, role, WHAT);
+	return false;
+}
+
 /* GET /registries/{id}: 200 | 400 | 401 | 404 | 503 */
 void
 api_registries_get(struct api_ctx *ctx)
 {
 	struct registry r;
-	enum role role;
-	enum db_status st;
 
-	st = store_registry_get(ctx->env->db, &ctx->id, &ctx->user, false, &r, &role);
-	if (st == DB_NOT_FOUND)
-		return api_not_found(ctx, WHAT);
-	if (st != DB_OK)
-		return api_db_error(ctx, st);
-	if (!api_item_access(ctx, &r.workspace_id, role, WHAT))
-		return;
-	reply_registry(ctx, 200, &r);
+	if (load(ctx, false, &r))
+		reply_registry(ctx, 200, &r);
 }
 
 /* PUT /registries/{id}: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 415 |
@@ -350,23 +361,13 @@ api_registries_update(struct api_ctx *ctx)
 	struct json_object *obj = NULL, *password = NULL;
 	struct registry r;
 	struct sealed pw;
-	enum role role;
 	enum db_status st;
 	bool changed, sealed = false;
 
 	memset(&pw, 0, sizeof pw);
 	if ((st = db_begin(db)) != DB_OK)
 		return api_db_error(ctx, st);
-	st = store_registry_get(db, &ctx->id, &ctx->user, true, &r, &role);
-	if (st == DB_NOT_FOUND) {
-		api_not_found(ctx, WHAT);
-		goto out;
-	}
-	if (st != DB_OK) {
-		api_db_error(ctx, st);
-		goto out;
-	}
-	if (!api_item_access(ctx, &r.workspace_id, role, WHAT))
+	if (!load(ctx, true, &r))
 		goto out;
 	if ((obj = api_read_json(ctx, update_fields, NFIELDS(update_fields))) == NULL)
 		goto out;
@@ -407,15 +408,9 @@ api_registries_delete(struct api_ctx *ctx)
 {
 	char id[UUID_TEXT_LEN + 1];
 	struct registry r;
-	enum role role;
 	enum db_status st;
 
-	st = store_registry_get(ctx->env->db, &ctx->id, &ctx->user, false, &r, &role);
-	if (st == DB_NOT_FOUND)
-		return api_not_found(ctx, WHAT);
-	if (st != DB_OK)
-		return api_db_error(ctx, st);
-	if (!api_item_access(ctx, &r.workspace_id, role, WHAT))
+	if (!load(ctx, false, &r))
 		return;
 	st = store_registry_delete(ctx->env->db, &ctx->id);
 	if (st == DB_NOT_FOUND)

@@ -44,6 +44,29 @@ finish_row(const struct db_query *q, struct registry *r, long long enabled,
 	r->key_id = (uint32_t)key_id;
 }
 
+/* The user-editable columns, in the order the statements list them:
+ * name, server, server_key, username, email, enabled. */
+static void
+bind_fields(struct db_query *q, const struct registry *r)
+{
+	db_param_str(q, r->name);
+	db_param_str(q, r->server);
+	db_param_str(q, server_key(r->server));
+	db_param_str(q, r->username);
+	db_param_str(q, r->has_email ? r->email : NULL);
+	db_param_int(q, r->enabled);
+}
+
+/* password_ct, password_nonce, password_tag, key_id. */
+static void
+bind_sealed(struct db_query *q, const struct sealed *pw)
+{
+	db_param_bin(q, pw->ct ? (const void *)pw->ct : "", pw->ct_len);
+	db_param_bin(q, pw->nonce, sizeof pw->nonce);
+	db_param_bin(q, pw->tag, sizeof pw->tag);
+	db_param_int(q, pw->key_id);
+}
+
 static const char sql_insert[] =
     "INSERT INTO registries (id, workspace_id, name, server, server_key,"
     " username, email, enabled, password_ct, password_nonce, password_tag,"
@@ -70,16 +93,8 @@ store_registry_create(struct db *db, const struct registry *r,
 	db_query_init(&q, db, sql_insert);
 	db_param_bin(&q, r->id.b, 16);
 	db_param_bin(&q, r->workspace_id.b, 16);
-	db_param_str(&q, r->name);
-	db_param_str(&q, r->server);
-	db_param_str(&q, server_key(r->server));
-	db_param_str(&q, r->username);
-	db_param_str(&q, r->has_email ? r->email : NULL);
-	db_param_int(&q, r->enabled);
-	db_param_bin(&q, pw->ct ? (const void *)pw->ct : "", pw->ct_len);
-	db_param_bin(&q, pw->nonce, sizeof pw->nonce);
-	db_param_bin(&q, pw->tag, sizeof pw->tag);
-	db_param_int(&q, pw->key_id);
+	bind_fields(&q, r);
+	bind_sealed(&q, pw);
 	sql_time(r->created_at, created);
 	sql_time(r->updated_at, updated);
 	db_param_str(&q, created);
@@ -141,17 +156,9 @@ store_registry_update(struct db *db, const struct registry *r,
 	enum db_status st;
 
 	db_query_init(&q, db, pw ? sql_update_pw : sql_update);
-	db_param_str(&q, r->name);
-	db_param_str(&q, r->server);
-	db_param_str(&q, server_key(r->server));
-	db_param_str(&q, r->username);
-	db_param_str(&q, r->has_email ? r->email : NULL);
-	db_param_int(&q, r->enabled);
+	bind_fields(&q, r);
 	if (pw) {
-		db_param_bin(&q, pw->ct ? (const void *)pw->ct : "", pw->ct_len);
-		db_param_bin(&q, pw->nonce, sizeof pw->nonce);
-		db_param_bin(&q, pw->tag, sizeof pw->tag);
-		db_param_int(&q, pw->key_id);
+		bind_sealed(&q, pw);
 	}
 	sql_time(r->updated_at, updated);
 	db_param_str(&q, updated);
@@ -299,10 +306,7 @@ store_registry_reseal(struct db *db, const struct uuid *id,
 	enum db_status st;
 
 	db_query_init(&q, db, sql_reseal);
-	db_param_bin(&q, pw->ct ? (const void *)pw->ct : "", pw->ct_len);
-	db_param_bin(&q, pw->nonce, sizeof pw->nonce);
-	db_param_bin(&q, pw->tag, sizeof pw->tag);
-	db_param_int(&q, pw->key_id);
+	bind_sealed(&q, pw);
 	db_param_bin(&q, id->b, 16);
 	db_param_bin(&q, old->nonce, sizeof old->nonce);
 	if ((st = db_query_exec(&q)) == DB_OK && db_query_affected(&q) == 0)

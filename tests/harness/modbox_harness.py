@@ -277,6 +277,7 @@ class Stack:
         else:
             self.sockdir = tempfile.mkdtemp(prefix="modbox-sock-")
         self.datadir = os.path.join(self.tmp, "data")
+        self.db_tmpdir = os.path.join(self.tmp, "dbtmp")
         self.db_socket = os.path.join(self.sockdir, "mysql.sock")
         self.db_pidfile = os.path.join(self.tmp, "mariadb.pid")
         self.db_log = os.path.join(self.tmp, "mariadb.err")
@@ -287,7 +288,7 @@ class Stack:
         self.web_log = os.path.join(self.tmp, "lighttpd-error.log")
         self.asan_dir = os.path.join(self.tmp, "asan")
         self.valgrind_dir = os.path.join(self.tmp, "valgrind")
-        for d in (self.www, self.asan_dir, self.valgrind_dir):
+        for d in (self.www, self.asan_dir, self.valgrind_dir, self.db_tmpdir):
             os.makedirs(d, exist_ok=True)
 
     # ------------------------------------------------------------ lifecycle
@@ -392,6 +393,9 @@ class Stack:
             "--innodb-doublewrite=0",
             "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_general_ci",
+            # A private tmpdir: concurrent servers sharing /tmp collided on
+            # "#sql-temptable-*" names during mariadb-install-db.
+            "--tmpdir=" + self.db_tmpdir,
         ]
 
     def _init_db(self):
