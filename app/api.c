@@ -5,10 +5,13 @@
 #include "api.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json.h>
 
+#include "cursor.h"
 #include "log.h"
 
 static const struct route routes[] = {
@@ -17,6 +20,11 @@ static const struct route routes[] = {
 	{ "GET",    "/registries/{id}", api_registries_get,    0,               ROLE_VIEWER },
 	{ "PUT",    "/registries/{id}", api_registries_update, 0,               ROLE_ADMIN },
 	{ "DELETE", "/registries/{id}", api_registries_delete, 0,               ROLE_ADMIN },
+	{ "POST",   "/sandbox-images",      api_images_create, ROUTE_WORKSPACE, ROLE_ADMIN },
+	{ "GET",    "/sandbox-images",      api_images_list,   ROUTE_WORKSPACE, ROLE_VIEWER },
+	{ "GET",    "/sandbox-images/{id}", api_images_get,    0,               ROLE_VIEWER },
+	{ "PUT",    "/sandbox-images/{id}", api_images_update, 0,               ROLE_ADMIN },
+	{ "DELETE", "/sandbox-images/{id}", api_images_delete, 0,               ROLE_ADMIN },
 };
 
 void
@@ -72,6 +80,113 @@ api_item_access(struct api_ctx *ctx, const struct uuid *item_ws, enum role role,
 		return false;
 	}
 	return true;
+}
+
+bool
+api_take_string(struct api_ctx *ctx, struct json_object *v, const char *field,
+                const char *(*validator)(const char *, size_t), char *dst,
+                size_t cap)
+{
+	const char *s = json_object_get_string(v);
+	size_t n = (size_t)json_object_get_string_len(v);
+	const char *why = validator(s, n);
+	char msg[128];
+
+	if (why == NULL && n >= cap)
+		why = "is too long";
+	if (why != NULL) {
+		snprintf(msg, sizeof msg, "%s %s", field, why);
+		api_invalid(ctx, "invalid_value", msg, field);
+		return false;
+	}
+	memcpy(dst, s, n + 1);
+	return true;
+}
+
+void
+api_now(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+api_bad_query(struct api_ctx *ctx, const char *message, const char *field)
+{
+	http_response_error(ctx->resp, 400, "bad_request", message, field);
+}
+
+bool
+api_list_query(struct api_ctx *ctx, struct api_page *page, api_query_fn fn,
+               void *arg)
+{
+	char key[32], val[600], seen[8][32];
+	const char *p = ctx->req->query;
+	unsigned nseen = 0;
+	int rc;
+
+	memset(page, 0, sizeof *page);
+	page->limit = 50;
+	while ((rc = http_query_next(&p, key, sizeof key, val, sizeof val)) == 1) {
+		for (unsigned i = 0; i < nseen; i++)
+			if (strcmp(seen[i], key) == 0) {
+				api_bad_query(ctx, "a query parameter is repeated", key);
+				return false;
+			}
+		if (nseen == 8) {
+			api_bad_query(ctx, "too many query parameters", "query");
+			return false;
+		}
+		memcpy(seen[nseen++], key, sizeof key);
+		if (strcmp(key, "limit") == 0) {
+			char *end;
+			long n = strtol(val, &end, 10);
+			if (val[0] < '0' || val[0] > '9' || *end != '\0' ||
+			    n < 1 || n > 200) {
+				api_bad_query(ctx, "limit must be a number from 1 to 200",
+				    "limit");
+				return false;
+			}
+			page->limit = (unsigned)n;
+		} else if (strcmp(key, "cursor") == 0) {
+			if (cursor_decode(val, strlen(val), &page->after) != 0) {
+				api_bad_query(ctx, "cursor is not one this service gave",
+				    "cursor");
+				return false;
+			}
+			page->has_after = true;
+		} else if ((rc = fn(ctx, key, val, arg)) != 0) {
+			if (rc > 0)
+				api_bad_query(ctx, "unknown query parameter", "query");
+			return false;
+		}
+	}
+	if (rc < 0) {
+		api_bad_query(ctx, "the query string is malformed", "query");
+		return false;
+	}
+	return true;
+}
+
+void
+api_reply_list(struct api_ctx *ctx, struct json_object *data, bool more,
+               const struct uuid *last)
+{
+	struct json_object *root = json_object_new_object();
+	char next[CURSOR_TEXT_MAX + 1];
+
+	json_object_object_add(root, "data", data);
+	if (more) {
+		cursor_encode(last, next);
+		json_object_object_add(root, "next_cursor", json_object_new_string(next));
+	} else {
+		json_object_object_add(root, "next_cursor", NULL);
+	}
+	http_response_json(ctx->resp, 200, root);
+	json_object_put(root);
 }
 
 void

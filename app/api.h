@@ -74,6 +74,41 @@ void api_db_error(struct api_ctx *ctx, enum db_status st);
 void api_invalid(struct api_ctx *ctx, const char *code, const char *message,
                  const char *field);
 
+/* Copy a JSON string value, checked by validator, into dst (cap bytes).
+ * Returns false after answering 422 invalid_value naming field. */
+bool api_take_string(struct api_ctx *ctx, struct json_object *v,
+                     const char *field,
+                     const char *(*validator)(const char *, size_t),
+                     char *dst, size_t cap);
+
+/* The current time as RFC 3339 UTC ("2026-11-30T02:43:14Z"). */
+void api_now(char out[32]);
+
+/* Keyset pagination parameters shared by every list route. */
+struct api_page {
+	unsigned limit;			/* 1-200, default 50 */
+	bool has_after;
+	struct uuid after;		/* from ?cursor= */
+};
+
+/* A list route's own query parameter: return 0 when taken, 1 when the key
+ * is not one of the route's, -1 after answering 400 for a bad value. */
+typedef int (*api_query_fn)(struct api_ctx *ctx, const char *key,
+                            const char *val, void *arg);
+
+/* Parse the query string: limit and cursor into page, every other key
+ * through fn.  Unknown, repeated or malformed parameters answer 400.
+ * Returns false when it has answered. */
+bool api_list_query(struct api_ctx *ctx, struct api_page *page,
+                    api_query_fn fn, void *arg);
+
+/* 400 bad_request for a query parameter. */
+void api_bad_query(struct api_ctx *ctx, const char *message, const char *field);
+
+/* Answer 200 {"data": data, "next_cursor": ...}; takes data. */
+void api_reply_list(struct api_ctx *ctx, struct json_object *data, bool more,
+                    const struct uuid *last);
+
 /* Wipe the bytes of a JSON string value in place (a password, once used). */
 void api_wipe_json_string(struct json_object *str);
 
@@ -83,5 +118,12 @@ void api_registries_list(struct api_ctx *ctx);
 void api_registries_get(struct api_ctx *ctx);
 void api_registries_update(struct api_ctx *ctx);
 void api_registries_delete(struct api_ctx *ctx);
+
+/* Sandbox images resource (api_images.c). */
+void api_images_create(struct api_ctx *ctx);
+void api_images_list(struct api_ctx *ctx);
+void api_images_get(struct api_ctx *ctx);
+void api_images_update(struct api_ctx *ctx);
+void api_images_delete(struct api_ctx *ctx);
 
 #endif

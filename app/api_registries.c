@@ -15,6 +15,7 @@
 #include "cursor.h"
 #include "log.h"
 #include "server.h"
+#include "store_image.h"
 #include "store_registry.h"
 #include "validate.h"
 
@@ -39,16 +40,6 @@ static const struct jfield update_fields[] = {
 };
 
 #define NFIELDS(a) (sizeof (a) / sizeof (a)[0])
-
-static void
-now_rfc3339(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static struct json_object *
 registry_json(const struct registry *r)
@@ -78,29 +69,6 @@ reply_registry(struct api_ctx *ctx, int status, const struct registry *r)
 	json_object_put(o);
 }
 
-/* Copy a checked string field into dst (cap bytes).  Returns false after
- * answering 422 when validator refuses it. */
-static bool
-take_string(struct api_ctx *ctx, struct json_object *v, const char *field,
-            const char *(*validator)(const char *, size_t), char *dst,
-            size_t cap)
-{
-	const char *s = json_object_get_string(v);
-	size_t n = (size_t)json_object_get_string_len(v);
-	const char *why = validator(s, n);
-
-	if (why == NULL && n >= cap)
-		why = "is too long";
-	if (why != NULL) {
-		char msg[128];
-		snprintf(msg, sizeof msg, "%s %s", field, why);
-		api_invalid(ctx, "invalid_value", msg, field);
-		return false;
-	}
-	memcpy(dst, s, n + 1);
-	return true;
-}
-
 /*
  * Apply the fields present in obj to r, checking each value.  *password
  * is set to the password value when one is given.  On a bad value answers
@@ -115,7 +83,7 @@ apply_fields(struct api_ctx *ctx, struct json_object *obj, struct registry *r,
 	*password = NULL;
 	*server_changed = false;
 	if (json_object_object_get_ex(obj, "name", &v) &&
-	    !take_string(ctx, v, "name", validate_name, r->name, sizeof r->name))
+	    !api_take_string(ctx, v, "name", validate_name, r->name, sizeof r->name))
 		return false;
 	if (json_object_object_get_ex(obj, "server", &v)) {
 		char norm[SERVER_MAX + 1];
@@ -133,14 +101,14 @@ apply_fields(struct api_ctx *ctx, struct json_object *obj, struct registry *r,
 		memcpy(r->server, norm, strlen(norm) + 1);
 	}
 	if (json_object_object_get_ex(obj, "username", &v) &&
-	    !take_string(ctx, v, "username", validate_username, r->username,
+	    !api_take_string(ctx, v, "username", validate_username, r->username,
 	    sizeof r->username))
 		return false;
 	if (json_object_object_get_ex(obj, "email", &v)) {
 		if (v == NULL) {
 			r->has_email = false;
 			r->email[0] = '\0';
-		} else if (!take_string(ctx, v, "email", validate_email, r->email,
+		} else if (!api_take_string(ctx, v, "email", validate_email, r->email,
 		    sizeof r->email)) {
 			return false;
 		} else {
@@ -213,7 +181,7 @@ api_registries_create(struct api_ctx *ctx)
 	r.workspace_id = ctx->ws;
 	if (!seal_password(ctx, &r, password, &pw))
 		goto out;
-	now_rfc3339(r.created_at);
+	api_now(r.created_at);
 	memcpy(r.updated_at, r.created_at, sizeof r.updated_at);
 	r.key_id = pw.key_id;
 	st = store_registry_create(ctx->env->db, &r, &pw);
@@ -249,78 +217,59 @@ list_one(const struct registry *r, void *arg)
 	ls->last = r->id;
 }
 
-static void
-bad_query(struct api_ctx *ctx, const char *message, const char *field)
+struct list_filter {
+	struct registry_filter f;
+	char skey[SERVER_MAX + 1];
+};
+
+/* ?server= and ?enabled= */
+static int
+list_param(struct api_ctx *ctx, const char *key, const char *val, void *arg)
 {
-	http_response_error(ctx->resp, 400, "bad_request", message, field);
+	struct list_filter *lf = arg;
+	const char *why;
+
+	if (strcmp(key, "server") == 0) {
+		if (server_normalize(val, strlen(val), lf->skey, sizeof lf->skey,
+		    &why) != 0) {
+			api_bad_query(ctx, "server is not a registry host", "server");
+			return -1;
+		}
+		lf->f.server_key = server_key(lf->skey);
+		return 0;
+	}
+	if (strcmp(key, "enabled") == 0) {
+		if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0) {
+			lf->f.enabled = val[0] == 't';
+			return 0;
+		}
+		api_bad_query(ctx, "enabled must be true or false", "enabled");
+		return -1;
+	}
+	return 1;
 }
 
 /* GET /registries: 200 | 400 | 401 | 403 | 503 */
 void
 api_registries_list(struct api_ctx *ctx)
 {
-	struct registry_filter f = { .enabled = -1, .limit = 50 };
+	struct list_filter lf = { .f = { .enabled = -1 } };
+	struct api_page page;
 	struct list_state ls;
-	struct uuid after;
-	char key[32], val[600], skey[SERVER_MAX + 1], next[CURSOR_TEXT_MAX + 1];
-	const char *p = ctx->req->query, *why;
-	bool more, seen_limit = false, seen_cursor = false, seen_server = false,
-	    seen_enabled = false;
-	struct json_object *root;
 	enum db_status st;
-	int rc;
+	bool more;
 
-	while ((rc = http_query_next(&p, key, sizeof key, val, sizeof val)) == 1) {
-		if (strcmp(key, "limit") == 0 && !seen_limit) {
-			char *end;
-			long n = strtol(val, &end, 10);
-			seen_limit = true;
-			if (val[0] < '0' || val[0] > '9' || *end != '\0' ||
-			    n < 1 || n > 200)
-				return bad_query(ctx, "limit must be a number from 1 to 200", "limit");
-			f.limit = (unsigned)n;
-		} else if (strcmp(key, "cursor") == 0 && !seen_cursor) {
-			seen_cursor = true;
-			if (cursor_decode(val, strlen(val), &after) != 0)
-				return bad_query(ctx, "cursor is not one this service gave", "cursor");
-			f.after = &after;
-		} else if (strcmp(key, "server") == 0 && !seen_server) {
-			seen_server = true;
-			if (server_normalize(val, strlen(val), skey, sizeof skey, &why) != 0)
-				return bad_query(ctx, "server is not a registry host", "server");
-			f.server_key = server_key(skey);
-		} else if (strcmp(key, "enabled") == 0 && !seen_enabled) {
-			seen_enabled = true;
-			if (strcmp(val, "true") == 0)
-				f.enabled = 1;
-			else if (strcmp(val, "false") == 0)
-				f.enabled = 0;
-			else
-				return bad_query(ctx, "enabled must be true or false", "enabled");
-		} else {
-			return bad_query(ctx, "unknown or repeated query parameter; "
-			    "accepted once each: limit, cursor, server, enabled", "query");
-		}
-	}
-	if (rc < 0)
-		return bad_query(ctx, "the query string is malformed", "query");
-
+	if (!api_list_query(ctx, &page, list_param, &lf))
+		return;
+	lf.f.limit = page.limit;
+	lf.f.after = page.has_after ? &page.after : NULL;
 	ls.data = json_object_new_array();
-	st = store_registry_list(ctx->env->db, &ctx->ws, &f, list_one, &ls, &more);
+	st = store_registry_list(ctx->env->db, &ctx->ws, &lf.f, list_one, &ls, &more);
 	if (st != DB_OK) {
 		json_object_put(ls.data);
 		return api_db_error(ctx, st);
 	}
-	root = json_object_new_object();
-	json_object_object_add(root, "data", ls.data);
-	if (more) {
-		cursor_encode(&ls.last, next);
-		json_object_object_add(root, "next_cursor", json_object_new_string(next));
-	} else {
-		json_object_object_add(root, "next_cursor", NULL);
-	}
-	http_response_json(ctx->resp, 200, root);
-	json_object_put(root);
+	api_reply_list(ctx, ls.data, more, &ls.last);
 }
 
 /* Load the registry of an item route and check the caller may use it
@@ -352,6 +301,32 @@ api_registries_get(struct api_ctx *ctx)
 		reply_registry(ctx, 200, &r);
 }
 
+/* A server change must not strand linked sandbox images on another host:
+ * 409 naming how many.  (Image writes lock this registry's row, which the
+ * caller holds, so none can be linked meanwhile.) */
+static bool
+images_follow(struct api_ctx *ctx, const struct registry *r)
+{
+	unsigned long long n;
+	char msg[200];
+	enum db_status st;
+
+	st = store_image_count_other_host(ctx->env->db, &r->id,
+	    server_key(r->server), &n);
+	if (st != DB_OK) {
+		api_db_error(ctx, st);
+		return false;
+	}
+	if (n == 0)
+		return true;
+	snprintf(msg, sizeof msg, "%llu linked sandbox image%s name%s another "
+	    "host; link %s to another registry or delete %s first", n,
+	    n == 1 ? "" : "s", n == 1 ? "s" : "", n == 1 ? "it" : "them",
+	    n == 1 ? "it" : "them");
+	http_response_error(ctx->resp, 409, "images_linked", msg, "server");
+	return false;
+}
+
 /* PUT /registries/{id}: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 415 |
  * 422 | 503 */
 void
@@ -379,13 +354,15 @@ api_registries_update(struct api_ctx *ctx)
 		    "same request", "password");
 		goto out;
 	}
+	if (changed && !images_follow(ctx, &r))
+		goto out;
 	if (password != NULL) {
 		if (!seal_password(ctx, &r, password, &pw))
 			goto out;
 		sealed = true;
 		r.key_id = pw.key_id;
 	}
-	now_rfc3339(r.updated_at);
+	api_now(r.updated_at);
 	st = store_registry_update(db, &r, sealed ? &pw : NULL);
 	if (st == DB_OK)
 		st = db_commit(db);

@@ -197,6 +197,14 @@ db_rollback(struct db *db)
 }
 
 void
+db_datetime(const char *rfc3339, char out[20])
+{
+	memcpy(out, rfc3339, 19);
+	out[10] = ' ';
+	out[19] = '\0';
+}
+
+void
 db_query_init(struct db_query *q, struct db *db, const char *sql)
 {
 	memset(q, 0, sizeof *q);

@@ -47,6 +47,10 @@ void db_rollback(struct db *db);
 /* Run a statement without parameters or results (DDL, migrations). */
 enum db_status db_exec_simple(struct db *db, const char *sql);
 
+/* "2026-11-30T02:43:14Z" (RFC 3339 UTC, as the API shows times) ->
+ * "2026-11-30 02:43:14" for a DATETIME parameter. */
+void db_datetime(const char *rfc3339, char out[20]);
+
 #define DB_MAX_COLS 20
 
 /* One execution of a prepared statement.  Declare it on the stack, add

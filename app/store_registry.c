@@ -73,14 +73,6 @@ static const char sql_insert[] =
     " key_id, created_at, updated_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-/* "2026-11-30T02:43:14Z" -> "2026-11-30 02:43:14" for a DATETIME column. */
-static void
-sql_time(const char *rfc3339, char out[20])
-{
-	memcpy(out, rfc3339, 19);
-	out[10] = ' ';
-	out[19] = '\0';
-}
 
 enum db_status
 store_registry_create(struct db *db, const struct registry *r,
@@ -95,8 +87,8 @@ store_registry_create(struct db *db, const struct registry *r,
 	db_param_bin(&q, r->workspace_id.b, 16);
 	bind_fields(&q, r);
 	bind_sealed(&q, pw);
-	sql_time(r->created_at, created);
-	sql_time(r->updated_at, updated);
+	db_datetime(r->created_at, created);
+	db_datetime(r->updated_at, updated);
 	db_param_str(&q, created);
 	db_param_str(&q, updated);
 	st = db_query_exec(&q);
@@ -160,7 +152,7 @@ store_registry_update(struct db *db, const struct registry *r,
 	if (pw) {
 		bind_sealed(&q, pw);
 	}
-	sql_time(r->updated_at, updated);
+	db_datetime(r->updated_at, updated);
 	db_param_str(&q, updated);
 	db_param_bin(&q, r->id.b, 16);
 	st = db_query_exec(&q);

@@ -20,6 +20,7 @@
 #define PASSWORD_MAX_BYTES	16384
 #define EMAIL_MIN_CHARS		3
 #define EMAIL_MAX_CHARS		254
+#define DESCRIPTION_MAX_CHARS	1024
 
 /* Decode the code point at s[*i] (i < len) and advance *i past it.
  * Returns 0, or -1 when the bytes there are not well-formed UTF-8. */
@@ -112,7 +113,7 @@ struct text_stats {
 
 static const char *
 check_text(const char *s, size_t len, size_t max, const char *too_long,
-           struct text_stats *st)
+           struct text_stats *st, bool multiline)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
@@ -122,7 +123,8 @@ check_text(const char *s, size_t len, size_t max, const char *too_long,
 	while (i < len) {
 		if (utf8_next(u, len, &i, &cp) < 0)
 			return "must be valid UTF-8";
-		if (is_control(cp))
+		if (is_control(cp) && !(multiline &&
+		    (cp == '\n' || cp == '\r' || cp == '\t')))
 			return "must not contain control characters";
 		if (is_blank(cp))
 			st->blanks++;
@@ -143,7 +145,7 @@ validate_name(const char *s, size_t len)
 	if (len == 0)
 		return "must not be empty";
 	why = check_text(s, len, NAME_MAX_CHARS,
-	    "must be at most 128 characters", &st);
+	    "must be at most 128 characters", &st, false);
 	if (why != NULL)
 		return why;
 	if (st.blanks == st.chars)
@@ -159,7 +161,7 @@ validate_username(const char *s, size_t len)
 	if (len == 0)
 		return "must not be empty";
 	return check_text(s, len, USERNAME_MAX_CHARS,
-	    "must be at most 255 characters", &st);
+	    "must be at most 255 characters", &st, false);
 }
 
 const char *
@@ -184,7 +186,7 @@ validate_email(const char *s, size_t len)
 	if (len == 0)
 		return "must not be empty (use null for no email)";
 	why = check_text(s, len, EMAIL_MAX_CHARS,
-	    "must be at most 254 characters", &st);
+	    "must be at most 254 characters", &st, false);
 	if (why != NULL)
 		return why;
 	if (st.chars < EMAIL_MIN_CHARS)
@@ -197,4 +199,13 @@ validate_email(const char *s, size_t len)
 	if (at == s || at == s + len - 1)
 		return "must have text before and after the '@'";
 	return NULL;
+}
+
+const char *
+validate_description(const char *s, size_t len)
+{
+	struct text_stats st;
+
+	return check_text(s, len, DESCRIPTION_MAX_CHARS,
+	    "must be at most 1024 characters", &st, true);
 }

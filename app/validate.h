@@ -19,6 +19,9 @@ const char *validate_password(const char *s, size_t len);
 /* 3-254 characters, exactly one '@' with something on both sides, no
  * blanks or control characters. */
 const char *validate_email(const char *s, size_t len);
+/* 0-1024 characters, valid UTF-8, no control characters but tab, CR and
+ * LF (a description may have lines). */
+const char *validate_description(const char *s, size_t len);
 /* Valid UTF-8 with no NUL, len bytes.  Returns the number of code points,
  * or -1 when not valid UTF-8 (overlongs, surrogates, > U+10FFFF) or when
  * it holds a NUL. */
