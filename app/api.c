@@ -20,11 +20,17 @@ static const struct route routes[] = {
 	{ "GET",    "/registries/{id}", api_registries_get,    0,               ROLE_VIEWER },
 	{ "PUT",    "/registries/{id}", api_registries_update, 0,               ROLE_ADMIN },
 	{ "DELETE", "/registries/{id}", api_registries_delete, 0,               ROLE_ADMIN },
+	{ "POST",   "/registries/{id}/verify", api_registries_verify, 0,        ROLE_ADMIN },
 	{ "POST",   "/sandbox-images",      api_images_create, ROUTE_WORKSPACE, ROLE_ADMIN },
 	{ "GET",    "/sandbox-images",      api_images_list,   ROUTE_WORKSPACE, ROLE_VIEWER },
 	{ "GET",    "/sandbox-images/{id}", api_images_get,    0,               ROLE_VIEWER },
 	{ "PUT",    "/sandbox-images/{id}", api_images_update, 0,               ROLE_ADMIN },
 	{ "DELETE", "/sandbox-images/{id}", api_images_delete, 0,               ROLE_ADMIN },
+	{ "POST",   "/sandboxes/provision", api_sandboxes_provision, ROUTE_WORKSPACE, ROLE_MEMBER },
+	{ "POST",   "/sandboxes/wait",      api_sandboxes_wait,      ROUTE_WORKSPACE, ROLE_VIEWER },
+	{ "GET",    "/sandboxes",           api_sandboxes_list,      ROUTE_WORKSPACE, ROLE_VIEWER },
+	{ "GET",    "/sandboxes/{name}",    api_sandboxes_get,       ROUTE_WORKSPACE, ROLE_VIEWER },
+	{ "DELETE", "/sandboxes/{name}",    api_sandboxes_delete,    ROUTE_WORKSPACE, ROLE_MEMBER },
 };
 
 void
@@ -292,12 +298,12 @@ api_handle(const struct api_env *env, struct http_request *req,
 	ctx.read_arg = rd_arg;
 
 	rr = router_match(routes, nroutes, req->method, req->path, &ctx.route,
-	    &ctx.id, allow, sizeof allow);
+	    &ctx.params, allow, sizeof allow);
 	/* A prefix guessed from SCRIPT_NAME, not configured: when the whole
 	 * path is a route, the app is mounted at the root after all. */
 	if (*req->base != '\0' && ctx.env->cfg->http.base_path == NULL) {
 		enum router_result full = router_match(routes, nroutes,
-		    req->method, req->full_path, &ctx.route, &ctx.id, allow,
+		    req->method, req->full_path, &ctx.route, &ctx.params, allow,
 		    sizeof allow);
 		if (full != ROUTER_NOT_FOUND) {
 			rr = full;
@@ -305,11 +311,12 @@ api_handle(const struct api_env *env, struct http_request *req,
 		} else if (rr != ROUTER_NOT_FOUND) {
 			/* match again so route, id and allow are the prefix's */
 			rr = router_match(routes, nroutes, req->method, req->path,
-			    &ctx.route, &ctx.id, allow, sizeof allow);
+			    &ctx.route, &ctx.params, allow, sizeof allow);
 		}
 	}
 	switch (rr) {
 	case ROUTER_OK:
+		ctx.id = ctx.params.id;
 		break;
 	case ROUTER_NOT_FOUND:
 		http_response_error(resp, 404, "not_found", "no such route", NULL);

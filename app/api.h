@@ -42,7 +42,8 @@ struct api_ctx {
 	http_read_fn read;		/* body stream */
 	void *read_arg;
 	const struct route *route;
-	struct uuid id;			/* the {id} of an item route */
+	struct route_params params;	/* what the route's placeholders captured */
+	struct uuid id;			/* the {id} of an item route (= params.id) */
 	struct uuid user;		/* the caller */
 	bool has_ws;			/* X-Workspace-Id given (and valid) */
 	struct uuid ws;
@@ -118,6 +119,7 @@ void api_registries_list(struct api_ctx *ctx);
 void api_registries_get(struct api_ctx *ctx);
 void api_registries_update(struct api_ctx *ctx);
 void api_registries_delete(struct api_ctx *ctx);
+void api_registries_verify(struct api_ctx *ctx);
 
 /* Sandbox images resource (api_images.c). */
 void api_images_create(struct api_ctx *ctx);
@@ -125,5 +127,12 @@ void api_images_list(struct api_ctx *ctx);
 void api_images_get(struct api_ctx *ctx);
 void api_images_update(struct api_ctx *ctx);
 void api_images_delete(struct api_ctx *ctx);
+
+/* Sandboxes resource (api_sandboxes.c). */
+void api_sandboxes_provision(struct api_ctx *ctx);
+void api_sandboxes_list(struct api_ctx *ctx);
+void api_sandboxes_get(struct api_ctx *ctx);
+void api_sandboxes_wait(struct api_ctx *ctx);
+void api_sandboxes_delete(struct api_ctx *ctx);
 
 #endif

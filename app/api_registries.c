@@ -15,6 +15,8 @@
 #include "cursor.h"
 #include "log.h"
 #include "server.h"
+#include "imageref.h"
+#include "pull.h"
 #include "store_image.h"
 #include "store_registry.h"
 #include "validate.h"
@@ -397,4 +399,64 @@ api_registries_delete(struct api_ctx *ctx)
 	http_response_empty(ctx->resp, 204);
 	uuid_format(&ctx->id, id);
 	log_info("registry %s deleted", id);
+}
+
+/* POST /registries/{id}/verify: 200 | 400 | 401 | 403 | 404 | 503
+ * Tries the stored credentials against the registry now (the pull's
+ * handshake, with a short timeout) and, when a sandbox image is linked,
+ * asks for a token scoped to its repository.  The answer is 200 either
+ * way: {"ok": true} or {"ok": false, "error": {code, message}}. */
+void
+api_registries_verify(struct api_ctx *ctx)
+{
+	struct registry r;
+	struct sealed pw;
+	struct reg_creds creds;
+	struct reg_policy pol;
+	struct reg_result res;
+	struct imageref ref;
+	struct json_object *root, *err;
+	const char *why, *repo = NULL;
+	char image[IMAGEREF_NAME_MAX + 1];
+	enum db_status st;
+	int rc;
+
+	if (!load(ctx, false, &r))
+		return;
+	st = store_registry_get_sealed(ctx->env->db, &ctx->id, &r, &pw);
+	if (st == DB_NOT_FOUND)
+		return api_not_found(ctx, WHAT);
+	if (st != DB_OK)
+		return api_db_error(ctx, st);
+	st = store_image_linked_one(ctx->env->db, &ctx->id, image, sizeof image);
+	if (st != DB_OK && st != DB_NOT_FOUND) {
+		sealed_clear(&pw);
+		return api_db_error(ctx, st);
+	}
+	if (st == DB_OK && imageref_parse(image, strlen(image), &ref, &why) ==
+	    IMAGEREF_OK && server_same(ref.host, r.server))
+		repo = ref.path;
+	memset(&res, 0, sizeof res);
+	if (pull_open_creds(ctx->env->ring, &r, &pw, &creds) != 0) {
+		res.error = REG_AUTH_FAILED;
+		snprintf(res.message, sizeof res.message, "the stored password could "
+		    "not be decrypted; set it again with PUT /registries/{id}");
+		rc = -1;
+	} else {
+		pull_policy(ctx->env->cfg, true, &pol);
+		rc = reg_verify(&pol, r.server, repo, &creds, &res);
+		pull_close_creds(&creds);
+	}
+	sealed_clear(&pw);
+	root = json_object_new_object();
+	json_object_object_add(root, "ok", json_object_new_boolean(rc == 0));
+	if (rc != 0) {
+		err = json_object_new_object();
+		json_object_object_add(err, "code", json_object_new_string(
+		    res.code[0] ? res.code : reg_error_code(res.error)));
+		json_object_object_add(err, "message", json_object_new_string(res.message));
+		json_object_object_add(root, "error", err);
+	}
+	http_response_json(ctx->resp, 200, root);
+	json_object_put(root);
 }

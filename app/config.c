@@ -84,6 +84,7 @@ static const struct key_def keys[] = {
 	{ "crypto", "key_file", V_OPTIONAL, F(crypto.key_file), 0, 0 },
 	{ "http", "max_body_bytes", V_SIZE, F(http.max_body_bytes), 1, 16777216 },
 	{ "http", "base_path", V_BASE_PATH, F(http.base_path), 0, 0 },
+	{ "http", "wait_max_seconds", V_UINT, F(http.wait_max_seconds), 0, 300 },
 	{ "pull", "store_dir", V_OPTIONAL, F(pull.store_dir), 0, 0 },
 	{ "pull", "ca_file", V_OPTIONAL, F(pull.ca_file), 0, 0 },
 	{ "pull", "insecure_registries", V_HOST_LIST, F(pull.insecure_registries), 0, 0 },
@@ -91,6 +92,8 @@ static const struct key_def keys[] = {
 	{ "pull", "platform", V_PLATFORM, F(pull.platform), 0, 0 },
 	{ "pull", "retry_seconds", V_UINT, F(pull.retry_seconds), 0, 86400 },
 	{ "pull", "concurrency", V_UINT, F(pull.concurrency), 1, 64 },
+	{ "pull", "lease_seconds", V_UINT, F(pull.lease_seconds), 10, 86400 },
+	{ "pull", "poll_ms", V_UINT, F(pull.poll_ms), 10, 60000 },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -622,6 +625,9 @@ config_init(struct config *cfg)
 	cfg->pull.allow_private_networks = false;
 	cfg->pull.retry_seconds = 30;
 	cfg->pull.concurrency = 4;
+	cfg->http.wait_max_seconds = 20;
+	cfg->pull.lease_seconds = 900;
+	cfg->pull.poll_ms = 500;
 	if ((cfg->database.host = strdup("127.0.0.1")) == NULL ||
 	    (cfg->database.user = strdup("modbox")) == NULL ||
 	    (cfg->database.name = strdup("modbox")) == NULL ||

@@ -33,6 +33,8 @@ struct config_http {
 	size_t max_body_bytes;	/* default 65536, 1 .. 16 MiB */
 	char *base_path;	/* NULL unless set: URL prefix the app is mounted
 				 * under, e.g. "/api/modbox.fcgi" */
+	unsigned wait_max_seconds; /* default 20, 0-300: the longest a
+				 * POST /sandboxes/wait holds a FastCGI process */
 };
 
 struct config_pull {
@@ -44,6 +46,9 @@ struct config_pull {
 	char *platform;		/* default "linux/amd64" */
 	unsigned retry_seconds;	/* default 30 */
 	unsigned concurrency;	/* default 4, 1-64 */
+	unsigned lease_seconds;	/* default 900, 10-86400: how long a claimed
+				 * sandbox stays with a provisioner that went silent */
+	unsigned poll_ms;	/* default 500, 10-60000: idle poll interval */
 };
 
 struct config {

@@ -22,6 +22,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "regclient.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -101,8 +102,8 @@ main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (mysql_library_init(0, NULL, NULL) != 0) {
-		log_error("the MariaDB client library could not be initialised");
+	if (mysql_library_init(0, NULL, NULL) != 0 || regclient_global_init() != 0) {
+		log_error("the MariaDB or curl library could not be initialised");
 		goto out;
 	}
 	env.cfg = &cfg;
@@ -150,6 +151,7 @@ main(int argc, char **argv)
 out_db:
 	db_free(env.db);
 out_lib:
+	regclient_global_cleanup();
 	mysql_library_end();
 out:
 	keyring_free(ring);

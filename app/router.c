@@ -6,19 +6,30 @@
 #include <stdbool.h>
 #include <string.h>
 
-/* Does path match pattern?  Captures the {id} segment into *id. */
+#include "validate.h"
+
+/* Does path match pattern?  Captures placeholders into *p. */
 static bool
-path_matches(const char *pattern, const char *path, struct uuid *id)
+path_matches(const char *pattern, const char *path, struct route_params *p)
 {
 	while (*pattern != '\0') {
-		if (strncmp(pattern, "{id}", 4) == 0) {
-			const char *end = strchr(path, '/');
-			size_t n = end ? (size_t)(end - path) : strlen(path);
+		const char *end = strchr(path, '/');
+		size_t n = end ? (size_t)(end - path) : strlen(path);
 
-			if (uuid_parse(path, n, id) != 0)
+		if (strncmp(pattern, "{id}", 4) == 0) {
+			if (uuid_parse(path, n, &p->id) != 0)
 				return false;
 			path += n;
 			pattern += 4;
+			continue;
+		}
+		if (strncmp(pattern, "{name}", 6) == 0) {
+			if (validate_task_id(path, n) != NULL)
+				return false;
+			memcpy(p->name, path, n);
+			p->name[n] = '\0';
+			path += n;
+			pattern += 6;
 			continue;
 		}
 		if (*pattern != *path)
@@ -31,12 +42,12 @@ path_matches(const char *pattern, const char *path, struct uuid *id)
 
 enum router_result
 router_match(const struct route *table, size_t n, const char *method,
-             const char *path, const struct route **match, struct uuid *id,
-             char *allow, size_t allowcap)
+             const char *path, const struct route **match,
+             struct route_params *params, char *allow, size_t allowcap)
 {
 	bool path_found = false;
 	size_t used = 0;
-	struct uuid scratch;
+	struct route_params scratch;
 
 	if (allowcap > 0)
 		allow[0] = '\0';
@@ -45,7 +56,7 @@ router_match(const struct route *table, size_t n, const char *method,
 			continue;
 		if (strcmp(table[i].method, method) == 0) {
 			*match = &table[i];
-			*id = scratch;
+			*params = scratch;
 			return ROUTER_OK;
 		}
 		path_found = true;

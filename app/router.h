@@ -1,7 +1,8 @@
 /*
  * router: match a method and path against a const route table.  A path
  * segment "{id}" in a pattern matches a canonical UUID only, so
- * "/registries/not-a-uuid" is simply not a route (404).  When the path
+ * "/registries/not-a-uuid" is simply not a route (404); "{name}" matches a
+ * caller-chosen name (validate_task_id: 1-128 of [A-Za-z0-9._~-]).  When the path
  * matches but the method does not, the Allow list is built from the table.
  */
 #ifndef MODBOX_ROUTER_H
@@ -26,17 +27,24 @@ struct route {
 	enum role min_role;		/* the least role that may call it */
 };
 
+/* What the placeholders of a matched pattern captured. */
+struct route_params {
+	struct uuid id;			/* {id} */
+	char name[129];			/* {name} */
+};
+
 enum router_result {
 	ROUTER_OK = 0,
 	ROUTER_NOT_FOUND,
 	ROUTER_BAD_METHOD,
 };
 
-/* On ROUTER_OK sets *match and, when the pattern has "{id}", *id.  On
+/* On ROUTER_OK sets *match and the captured params.  On
  * ROUTER_BAD_METHOD writes "GET, POST"-style text into allow. */
 enum router_result router_match(const struct route *table, size_t n,
                                 const char *method, const char *path,
-                                const struct route **match, struct uuid *id,
+                                const struct route **match,
+                                struct route_params *params,
                                 char *allow, size_t allowcap);
 
 #endif

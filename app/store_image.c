@@ -252,3 +252,23 @@ store_image_count_other_host(struct db *db, const struct uuid *registry_id,
 	*count = (unsigned long long)n;
 	return st;
 }
+
+static const char sql_linked_one[] =
+    "SELECT image FROM sandbox_images WHERE registry_id = ? ORDER BY id LIMIT 1";
+
+enum db_status
+store_image_linked_one(struct db *db, const struct uuid *registry_id,
+                       char *image, size_t cap)
+{
+	struct db_query q;
+	enum db_status st;
+
+	db_query_init(&q, db, sql_linked_one);
+	db_param_bin(&q, registry_id->b, 16);
+	db_col_str(&q, image, cap);
+	if ((st = db_query_exec(&q)) != DB_OK)
+		return st;
+	st = db_query_fetch(&q);
+	db_query_done(&q);
+	return st;
+}

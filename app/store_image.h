@@ -75,4 +75,10 @@ enum db_status store_image_count_other_host(struct db *db,
                                             const char *host_key,
                                             unsigned long long *count);
 
+/* The image (as stored) of one sandbox image linked to registry_id, for
+ * a scoped verify.  DB_NOT_FOUND when none is linked. */
+enum db_status store_image_linked_one(struct db *db,
+                                      const struct uuid *registry_id,
+                                      char *image, size_t cap);
+
 #endif

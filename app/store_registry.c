@@ -131,6 +131,43 @@ store_registry_get(struct db *db, const struct uuid *id, const struct uuid *user
 	return st;
 }
 
+static const char sql_get_sealed[] =
+    "SELECT " COLS ", r.password_ct, r.password_nonce, r.password_tag"
+    " FROM registries r WHERE r.id = ?";
+
+enum db_status
+store_registry_get_sealed(struct db *db, const struct uuid *id,
+                          struct registry *out, struct sealed *pw)
+{
+	struct db_query q;
+	long long enabled, key_id;
+	enum db_status st;
+
+	memset(pw, 0, sizeof *pw);
+	if ((pw->ct = malloc(REGISTRY_PASSWORD_MAX)) == NULL)
+		return DB_ERROR;
+	db_query_init(&q, db, sql_get_sealed);
+	db_param_bin(&q, id->b, 16);
+	bind_cols(&q, out, &enabled, &key_id);
+	db_col_bin(&q, pw->ct, REGISTRY_PASSWORD_MAX);
+	db_col_bin(&q, pw->nonce, sizeof pw->nonce);
+	db_col_bin(&q, pw->tag, sizeof pw->tag);
+	if ((st = db_query_exec(&q)) == DB_OK) {
+		if ((st = db_query_fetch(&q)) == DB_OK) {
+			finish_row(&q, out, enabled, key_id);
+			pw->key_id = out->key_id;
+			pw->ct_len = db_col_len(&q, 10);
+			if (db_col_len(&q, 11) != sizeof pw->nonce ||
+			    db_col_len(&q, 12) != sizeof pw->tag)
+				pw->key_id = 0;	/* cannot open: reported as such */
+		}
+		db_query_done(&q);
+	}
+	if (st != DB_OK)
+		sealed_clear(pw);
+	return st;
+}
+
 static const char sql_update[] =
     "UPDATE registries SET name = ?, server = ?, server_key = ?, username = ?,"
     " email = ?, enabled = ?, updated_at = ? WHERE id = ?";

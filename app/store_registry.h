@@ -54,6 +54,12 @@ enum db_status store_registry_get(struct db *db, const struct uuid *id,
                                   const struct uuid *user, bool for_update,
                                   struct registry *out, enum role *role);
 
+/* Load registry id with its sealed password (pw->ct malloc'd: release
+ * with sealed_clear), for the provisioner and verify.  DB_NOT_FOUND. */
+enum db_status store_registry_get_sealed(struct db *db, const struct uuid *id,
+                                         struct registry *out,
+                                         struct sealed *pw);
+
 /* Write every mutable field of r (name, server, username, email,
  * enabled, updated_at) and, when pw is not NULL, the new sealed password.
  * DB_DUPLICATE: name taken. */

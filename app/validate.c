@@ -209,3 +209,39 @@ validate_description(const char *s, size_t len)
 	return check_text(s, len, DESCRIPTION_MAX_CHARS,
 	    "must be at most 1024 characters", &st, true);
 }
+
+const char *
+validate_task_id(const char *s, size_t len)
+{
+	if (len == 0)
+		return "must not be empty";
+	if (len > 128)
+		return "must be at most 128 characters";
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '~' ||
+		    c == '-'))
+			return "may only hold letters, digits and . _ ~ -";
+	}
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return "must not be . or ..";
+	if ((len == 9 && memcmp(s, "provision", 9) == 0) ||
+	    (len == 4 && memcmp(s, "wait", 4) == 0))
+		return "must not be \"provision\" or \"wait\"";
+	return NULL;
+}
+
+const char *
+validate_env_name(const char *s, size_t len)
+{
+	if (len == 0 || len > 128)
+		return "must be 1-128 characters";
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+		    (i > 0 && c >= '0' && c <= '9')))
+			return "must match [A-Za-z_][A-Za-z0-9_]*";
+	}
+	return NULL;
+}

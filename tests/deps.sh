@@ -15,6 +15,9 @@ PACKAGES=(
     procps ca-certificates
     # benchmarks, memory checks, fuzzing (configure --enable-valgrind/--enable-fuzzing)
     wrk apache2-utils valgrind clang libclang-rt-14-dev
+    # registry pull tests and bench: a real registry (distribution 2.8), skopeo
+    # and umoci as reference clients, a private CA (htpasswd is in apache2-utils)
+    docker-registry skopeo umoci openssl python3-cryptography
 )
 
 missing=()

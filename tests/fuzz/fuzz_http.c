@@ -62,7 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_request req;
 	struct src s;
 	const struct route *m;
-	struct uuid id;
+	struct route_params id;
 	char allow[32], k[32], v[64];
 	const char *q, *tok;
 	size_t toklen;

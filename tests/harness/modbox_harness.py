@@ -23,8 +23,8 @@ keeps its state in a persistent directory and runs until SIGINT/SIGTERM.
 `python3 modbox_harness.py` alone is a self-test of the harness.
 
 Environment:
-    MODBOX_BUILDDIR   where app/modbox.fcgi and app/modbox-admin are (default:
-                      the source tree root)
+    MODBOX_BUILDDIR   where app/modbox.fcgi, app/modbox-admin and
+                      app/modbox-provisioner are (default: the source tree root)
     MODBOX_VALGRIND   a valgrind command line (configure --enable-valgrind): the
                       FastCGI app and modbox-admin run under it, logs in valgrind/
     MODBOX_KEEP_TMP=1 keep the directory (its path is printed as a TAP comment)
@@ -245,6 +245,7 @@ class Stack:
         self.builddir = BUILDDIR
         self.fcgi_bin = fcgi or os.path.join(BUILDDIR, "app", "modbox.fcgi")
         self.admin_bin = os.path.join(BUILDDIR, "app", "modbox-admin")
+        self.provisioner_bin = os.path.join(BUILDDIR, "app", "modbox-provisioner")
         self.valgrind = shlex.split(os.environ.get("MODBOX_VALGRIND", "") or "")
         self.persistent = state_dir is not None
         self.setup_app = setup_app
@@ -262,6 +263,8 @@ class Stack:
         self._reported = False
         self._counter = 0
         self._stderr_reports = []
+        self._provisioners = {}         # name -> (Popen, log file object)
+        self.provisioner_stray = {}     # name -> [pids left after the parent exited]
         self._old_sigterm = None
         self.timings = {}
 
@@ -355,6 +358,11 @@ class Stack:
             except ValueError:
                 pass
         errors = []
+        for name in list(self._provisioners):
+            try:
+                self.stop_provisioner(name)
+            except Exception as e:  # pylint: disable=broad-except
+                errors.append("stopping provisioner %s: %s" % (name, e))
         try:
             self.stop_web()
         except Exception as e:  # pylint: disable=broad-except
@@ -736,6 +744,116 @@ class Stack:
             proc.kill()
             proc.wait()
 
+    # ------------------------------------------------------------ provisioner
+    def provisioner_log_path(self, name):
+        return os.path.join(self.tmp, "provisioner-%s.log" % name)
+
+    def provisioner_cmd(self, name):
+        cmd = [self.provisioner_bin]
+        if self.valgrind:
+            cmd = self.valgrind + ["--log-file=" + os.path.join(
+                self.valgrind_dir, "provisioner-%s.%%p" % name)] + cmd
+        return cmd
+
+    def start_provisioner(self, name="p1", extra_env=None):
+        """Starts BUILDDIR/app/modbox-provisioner with this stack's MODBOX_CONF
+        (and the sanitizer environment; under MODBOX_VALGRIND like
+        modbox-admin), in its own session, stdout and stderr appended to
+        TMP/provisioner-NAME.log.  extra_env: variables to add (None values
+        remove).  Stopped (SIGTERM) with the stack.  Returns the Popen."""
+        if name in self._provisioners and self._provisioners[name][0].poll() is None:
+            raise StackError("provisioner %s is already running" % name)
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ValueError("provisioner name %r: use [A-Za-z0-9_.-]" % name)
+        if not os.access(self.provisioner_bin, os.X_OK):
+            raise StackError("no provisioner at %s (build first)" % self.provisioner_bin)
+        log = open(self.provisioner_log_path(name), "ab")  # pylint: disable=consider-using-with
+        try:
+            proc = subprocess.Popen(
+                self.provisioner_cmd(name), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=log, env=self.app_env(extra_env),
+                preexec_fn=_child_setup(signal.SIGTERM), close_fds=True)
+        except BaseException:
+            log.close()
+            raise
+        self._provisioners[name] = (proc, log)
+        self.provisioner_stray.pop(name, None)
+        return proc
+
+    def provisioner_running(self, name="p1"):
+        p = self._provisioners.get(name)
+        return p is not None and p[0].poll() is None
+
+    def provisioner_pids(self, name="p1"):
+        """The provisioner's pid and its descendants' (its workers)."""
+        p = self._provisioners.get(name)
+        if p is None or p[0].poll() is not None:
+            return []
+        return [p[0].pid] + _descendants(p[0].pid)
+
+    def stop_provisioner(self, name="p1", timeout=30):
+        """SIGTERM to the provisioner (it stops its own workers), waits up to
+        timeout seconds (then SIGKILL to its whole session) and returns its
+        exit status (negative: killed by that signal; None: never started).
+        Workers still alive once the parent is gone are killed and listed in
+        provisioner_stray[name]."""
+        p = self._provisioners.pop(name, None)
+        if p is None:
+            return None
+        proc, log = p
+        try:
+            if proc.poll() is None:
+                try:
+                    proc.send_signal(signal.SIGTERM)
+                except OSError:
+                    pass
+                try:
+                    proc.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    sys.stdout.write("# provisioner %s (pid %d) still running %ds after "
+                                     "SIGTERM: SIGKILL\n" % (name, proc.pid, timeout))
+                    sys.stdout.flush()
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    except OSError:
+                        proc.kill()
+                    proc.wait()
+            # Its own session: the process group is its pid.  Anything left in
+            # it is a worker that outlived its parent.
+            stray = []
+            for d in os.listdir("/proc"):
+                if not d.isdigit():
+                    continue
+                try:
+                    if os.getpgid(int(d)) == proc.pid and _alive(int(d)):
+                        stray.append(int(d))
+                except OSError:
+                    continue
+            if stray:
+                sys.stdout.write("# provisioner %s: %d process(es) left after it exited "
+                                 "(%s): SIGKILL\n" % (name, len(stray), ", ".join(
+                                     "%d %s" % (x, _cmdline(x)) for x in stray)))
+                sys.stdout.flush()
+                for x in stray:
+                    try:
+                        os.kill(x, signal.SIGKILL)
+                    except OSError:
+                        pass
+                _wait_gone(stray, 5)
+            self.provisioner_stray[name] = stray
+            return proc.returncode
+        finally:
+            log.close()
+            self._note_stderr("modbox-provisioner " + name, self.provisioner_log(name))
+
+    def provisioner_log(self, name="p1"):
+        """The text of TMP/provisioner-NAME.log ("" when there is none)."""
+        try:
+            with open(self.provisioner_log_path(name), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
     # ------------------------------------------------------------ HTTP
     @property
     def base_url(self):
@@ -902,6 +1020,7 @@ class Stack:
 
     def _log_files(self):
         files = [self.web_log, self.db_log]
+        files += sorted(glob.glob(os.path.join(self.tmp, "provisioner-*.log")))
         files += sorted(glob.glob(os.path.join(self.asan_dir, "*")))
         files += sorted(glob.glob(os.path.join(self.valgrind_dir, "*")))
         return [f for f in files if os.path.isfile(f)]

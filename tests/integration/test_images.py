@@ -848,6 +848,10 @@ tap.ok(o is not None and o.get("registry_id") == reg_gone["id"],
        "the linked image keeps its registry_id (GET shows the deleted registry's id, not null)", repr(o))
 tap.is_(listed({"registry_id": reg_gone["id"]}, ws=ws_a), [orphan["id"]],
         "?registry_id=<the deleted registry> still lists the image")
+r = post(new_body(image="ghcr.io/org/orphan", registry_id=reg_gone["id"]))
+expect_error(r, 422, "invalid_value", "POST a new image linked to the deleted registry → 422 field registry_id",
+             field="registry_id")
+tap.ok(r.body == r_rand.body, "... byte-identical to the answer for a random uuid", "%r\n%r" % (r.body, r_rand.body))
 r = put(orphan["id"], {"description": "renamed after the registry went"})
 expect_image(r, 200, "PUT {description} on an image whose registry was deleted → 200 (link not re-checked)",
              want={"description": "renamed after the registry went", "registry_id": reg_gone["id"]})
@@ -991,6 +995,16 @@ for who, key, can_write in (("owner", KEY, True), ("admin", ADMIN, True),
     else:
         expect_error(r, 403, "forbidden", "%s DELETE /sandbox-images/{id} → 403 forbidden" % who)
         tap.ok(state(victim["id"]) is not None, "... and the image is still there")
+
+# README order of checks: the role (4) comes before the body (6, 7)
+for who, key in (("member", MEMBER), ("viewer", VIEWER)):
+    expect_error(post(b"{", key=key), 403, "forbidden", "%s POST with a malformed body → 403 (role before body)" % who)
+    expect_error(put(target["id"], b"{", key=key), 403, "forbidden",
+                 "%s PUT with a malformed body → 403 (role before body)" % who)
+    expect_error(post(dumps(new_body()), key=key, content_type="text/plain"), 403, "forbidden",
+                 "%s POST with Content-Type text/plain → 403 (role before Content-Type)" % who)
+expect_error(put(GLOBAL_IDS[0], b"{"), 403, "forbidden", "owner PUT a global with a malformed body → 403")
+expect_error(put(GLOBAL_IDS[0], {"bogus": 1}), 403, "forbidden", "owner PUT a global with an unknown field → 403")
 
 # a non-member (owner of C only)
 r = post(new_body(), key=OUTSIDER, ws=ws_a)

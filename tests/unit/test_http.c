@@ -300,7 +300,7 @@ test_router(void)
 		{ "DELETE", "/registries/{id}", dummy, 0, ROLE_ADMIN },
 	};
 	const struct route *m = NULL;
-	struct uuid id;
+	struct route_params id;
 	char allow[64];
 	const char *u = "/registries/01a22af5-5d21-735b-8ea7-c7f41aa9f699";
 
@@ -309,7 +309,7 @@ test_router(void)
 	ok(m == &t[1], "right route");
 	is_int(router_match(t, 4, "GET", u, &m, &id, allow, sizeof allow),
 	    ROUTER_OK, "GET item");
-	ok(m == &t[2] && id.b[0] == 0x01 && id.b[15] == 0x99,
+	ok(m == &t[2] && id.id.b[0] == 0x01 && id.id.b[15] == 0x99,
 	    "item route and id captured");
 	is_int(router_match(t, 4, "PATCH", u, &m, &id, allow, sizeof allow),
 	    ROUTER_BAD_METHOD, "PATCH item");
@@ -329,6 +329,35 @@ test_router(void)
 	    ROUTER_NOT_FOUND, "empty path");
 	is_int(router_match(t, 4, "get", "/registries", &m, &id, allow, sizeof allow),
 	    ROUTER_BAD_METHOD, "method is case-sensitive");
+
+	static const struct route n[] = {
+		{ "POST", "/sandboxes/provision", dummy, ROUTE_WORKSPACE, ROLE_MEMBER },
+		{ "GET", "/sandboxes/{name}", dummy, ROUTE_WORKSPACE, ROLE_VIEWER },
+	};
+	is_int(router_match(n, 2, "GET", "/sandboxes/task-1.a_b~c", &m, &id, allow,
+	    sizeof allow), ROUTER_OK, "{name} matches a task id");
+	is_str(id.name, "task-1.a_b~c", "{name} captured");
+	ok(m == &n[1], "{name} route");
+	is_int(router_match(n, 2, "POST", "/sandboxes/provision", &m, &id, allow,
+	    sizeof allow), ROUTER_OK, "literal route before {name}");
+	ok(m == &n[0], "provision route");
+	is_int(router_match(n, 2, "GET", "/sandboxes/a%20b", &m, &id, allow,
+	    sizeof allow), ROUTER_NOT_FOUND, "{name} refuses a percent escape");
+	is_int(router_match(n, 2, "GET", "/sandboxes/..", &m, &id, allow,
+	    sizeof allow), ROUTER_NOT_FOUND, "{name} refuses ..");
+	is_int(router_match(n, 2, "GET", "/sandboxes/", &m, &id, allow,
+	    sizeof allow), ROUTER_NOT_FOUND, "{name} refuses empty");
+	char longname[160];
+	memset(longname, 'a', sizeof longname);
+	memcpy(longname, "/sandboxes/", 11);
+	longname[11 + 129] = '\0';
+	is_int(router_match(n, 2, "GET", longname, &m, &id, allow, sizeof allow),
+	    ROUTER_NOT_FOUND, "{name} refuses 129 characters");
+	longname[11 + 128] = '\0';
+	is_int(router_match(n, 2, "GET", longname, &m, &id, allow, sizeof allow),
+	    ROUTER_OK, "{name} takes 128 characters");
+	is_int(router_match(n, 2, "GET", "/sandboxes/provision", &m, &id, allow,
+	    sizeof allow), ROUTER_BAD_METHOD, "GET on the provision path");
 }
 
 int

@@ -1,0 +1,234 @@
+/*
+ * modbox-provisioner: pulls the images of provisioning sandboxes.
+ *
+ * The parent forks [pull] concurrency workers and, every few seconds,
+ * moves sandboxes whose TTL ran out to destroyed.  Each worker has its own
+ * database connection and claims one sandbox at a time (SELECT ... FOR
+ * UPDATE SKIP LOCKED plus a lease), so any number of provisioners on any
+ * number of hosts share the queue and no sandbox is pulled twice.  A pull
+ * ends in ready (with the manifest digest) or failed (with the spec's code
+ * and a message); a transient failure goes back to the queue with an
+ * exponential backoff until [pull] retry_seconds have passed since the
+ * first attempt.
+ *
+ * SIGTERM/SIGINT: every worker finishes the pull in hand (bounded by the
+ * client's stall timeout), records it, and exits; the parent waits for
+ * them.  A worker killed outright leaves a lease that runs out after
+ * [pull] lease_seconds; another provisioner then takes the sandbox.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mysql.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "db.h"
+#include "log.h"
+#include "pull.h"
+#include "regclient.h"
+#include "store_sandbox.h"
+
+#define EXPIRE_EVERY_S 5
+#define BACKOFF_MAX_MS 10000
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (!stopping && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static unsigned
+backoff_ms(unsigned attempts)
+{
+	unsigned ms = 500;
+
+	while (attempts-- > 1 && ms < BACKOFF_MAX_MS)
+		ms *= 2;
+	return ms < BACKOFF_MAX_MS ? ms : BACKOFF_MAX_MS;
+}
+
+/* Record the outcome of one attempt on sb. */
+static void
+record(struct db *db, const struct config *cfg, const char *owner,
+       const struct sandbox *sb, const struct pull_outcome *o)
+{
+	enum db_status st;
+
+	if (o->ok)
+		st = store_sandbox_ready(db, &sb->id, owner, o->digest);
+	else if (o->transient && !stopping &&
+	    sb->retry_age_s < (long long)cfg->pull.retry_seconds)
+		st = store_sandbox_release(db, &sb->id, owner,
+		    backoff_ms(sb->attempts), false);
+	else if (o->transient && stopping)
+		st = store_sandbox_release(db, &sb->id, owner, 0, true);
+	else
+		st = store_sandbox_failed(db, &sb->id, owner, o->code, o->message);
+	if (st == DB_NOT_FOUND)
+		log_info("sandbox %s changed while pulling (destroyed?): "
+		    "outcome dropped", sb->task_id);
+	else if (st != DB_OK)
+		log_warn("sandbox %s: the outcome could not be recorded; its lease "
+		    "will run out and it will be pulled again", sb->task_id);
+	else if (!o->ok)
+		log_info("sandbox %s: %s%s", sb->task_id, o->code,
+		    o->transient ? " (transient)" : "");
+}
+
+static int
+worker(const struct config *cfg, const struct keyring *ring, unsigned n)
+{
+	struct db *db = db_new(&cfg->database);
+	char host[64], owner[128];
+	struct sandbox sb;
+	struct pull_outcome o;
+	enum db_status st;
+
+	if (db == NULL)
+		return 1;
+	if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "unknown");
+	host[sizeof host - 1] = '\0';
+	snprintf(owner, sizeof owner, "%s:%ld:%u", host, (long)getpid(), n);
+	while (!stopping) {
+		st = store_sandbox_claim(db, owner, cfg->pull.lease_seconds, &sb);
+		if (st == DB_NOT_FOUND) {
+			sleep_ms(cfg->pull.poll_ms);
+			continue;
+		}
+		if (st != DB_OK) {
+			sleep_ms(1000);
+			continue;
+		}
+		pull_sandbox(db, cfg, ring, &sb, &o);
+		record(db, cfg, owner, &sb, &o);
+	}
+	db_free(db);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	struct keyring *ring = NULL;
+	struct sigaction sa;
+	char err[512];
+	pid_t *kids = NULL;
+	unsigned nkids = 0, alive;
+	int rc = 1;
+	time_t last_expire = 0;
+	struct db *db = NULL;
+
+	log_set_program("modbox-provisioner");
+	memset(&cfg, 0, sizeof cfg);
+	if (argc != 1) {
+		(void)argv;
+		fprintf(stderr, "usage: modbox-provisioner (configured by $MODBOX_CONF)\n");
+		return 2;
+	}
+	if (config_load(&cfg, config_default_path(), err, sizeof err) != 0) {
+		log_error("bad config: %s", err);
+		goto out;
+	}
+	if (cfg.crypto.key_file == NULL || cfg.pull.store_dir == NULL) {
+		log_error("bad config: %s: [crypto] key_file and [pull] store_dir are "
+		    "required", cfg.path);
+		goto out;
+	}
+	if (crypto_init() != 0 ||
+	    keyring_load(cfg.crypto.key_file, &ring, err, sizeof err) != 0) {
+		log_error("bad key file: %s", err);
+		goto out;
+	}
+	if (mysql_library_init(0, NULL, NULL) != 0 || regclient_global_init() != 0) {
+		log_error("the MariaDB or curl library could not be initialised");
+		goto out;
+	}
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((kids = calloc(cfg.pull.concurrency, sizeof *kids)) == NULL)
+		goto out_lib;
+	for (; nkids < cfg.pull.concurrency; nkids++) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			log_error("fork failed: %s", strerror(errno));
+			stopping = 1;
+			break;
+		}
+		if (pid == 0) {
+			free(kids);
+			rc = worker(&cfg, ring, nkids);
+			keyring_free(ring);
+			config_free(&cfg);
+			regclient_global_cleanup();
+			mysql_library_end();
+			_exit(rc);
+		}
+		kids[nkids] = pid;
+	}
+	log_info("started %u workers", nkids);
+	db = db_new(&cfg.database);
+	alive = nkids;
+	while (alive > 0) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid > 0) {
+			alive--;
+			if (!stopping)
+				log_warn("worker %ld ended unexpectedly (status %d)",
+				    (long)pid, status);
+			continue;
+		}
+		if (stopping) {
+			for (unsigned i = 0; i < nkids; i++)
+				kill(kids[i], SIGTERM);
+			while (alive > 0 && waitpid(-1, &status, 0) > 0)
+				alive--;
+			break;
+		}
+		if (db != NULL && time(NULL) - last_expire >= EXPIRE_EVERY_S) {
+			unsigned long long n = 0;
+			last_expire = time(NULL);
+			if (store_sandbox_expire(db, &n) == DB_OK && n > 0)
+				log_info("%llu sandboxes reached their TTL: destroyed", n);
+		}
+		sleep_ms(200);
+	}
+	log_info("stopped");
+	rc = 0;
+	db_free(db);
+	free(kids);
+out_lib:
+	regclient_global_cleanup();
+	mysql_library_end();
+out:
+	keyring_free(ring);
+	config_free(&cfg);
+	return rc;
+}
