@@ -671,3 +671,47 @@ out:
 	close(lock);		/* releases the flock */
 	return s;
 }
+
+int
+ocistore_blob_lock(struct ocistore *st, const char *digest)
+{
+	char name[8];
+	int fd;
+
+	if (strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 71)
+		return -1;
+	if (mkdir_at(st->root_fd, ".blob-locks") != 0)
+		return -1;
+	snprintf(name, sizeof name, "%.2s", digest + 7);
+	{
+		int dir = openat(st->root_fd, ".blob-locks", O_RDONLY |
+		    O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (dir < 0) {
+			log_error("%s/.blob-locks: %s", st->dir, strerror(errno));
+			return -1;
+		}
+		fd = openat(dir, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		    0644);
+		close(dir);
+	}
+	if (fd < 0) {
+		log_error("%s/.blob-locks/%s: %s", st->dir, name, strerror(errno));
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			log_error("%s/.blob-locks/%s: %s", st->dir, name,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+void
+ocistore_blob_unlock(int lock_fd)
+{
+	if (lock_fd >= 0)
+		close(lock_fd);	/* releases the flock */
+}

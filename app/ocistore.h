@@ -60,6 +60,18 @@ int ocistore_has_blob(const struct ocistore *st, const char *digest,
                       long long size);
 
 /*
+ * Serialise fetches of one blob between processes sharing the store:
+ * take an exclusive flock on the lock stripe of digest (one of 256 files
+ * DIR/.blob-locks/XX, by the digest's first two hex digits; blocks until
+ * free).  A caller holding it checks ocistore_has_blob again before
+ * fetching, so a blob two pulls need at once is downloaded once.  Returns
+ * a descriptor for ocistore_blob_unlock, or -1 (logged; the caller may
+ * go on without the lock: it only costs a duplicate download).
+ */
+int ocistore_blob_lock(struct ocistore *st, const char *digest);
+void ocistore_blob_unlock(int lock_fd);
+
+/*
  * Start writing blob digest, expected to be size bytes (size < 0:
  * unknown).  Returns OCISTORE_OK and sets *out, OCISTORE_INVALID for a
  * bad digest, or OCISTORE_IO.  Finish with exactly one of

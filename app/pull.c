@@ -5,6 +5,7 @@
  */
 #include "pull.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,6 +54,35 @@ pull_close_creds(struct reg_creds *creds)
 {
 	crypto_secret_free((char *)creds->password, creds->password_len);
 	memset(creds, 0, sizeof *creds);
+}
+
+/*
+ * The org.opencontainers.image.ref.name of a pull: "HOST/PATH:TAG".  The
+ * OCI ref grammar has no brackets, so an IPv6 host is written as "ip6-"
+ * and its 32 hex digits ("[::1]:5000" -> "ip6-000...001:5000").
+ */
+static void
+ref_name_for(const struct imageref *ref, const char *tag, char *out, size_t cap)
+{
+	const char *close = strchr(ref->host, ']');
+	unsigned char a[16];
+	char addr[64], host[80];
+	size_t n;
+
+	if (ref->host[0] == '[' && close != NULL &&
+	    (n = (size_t)(close - ref->host - 1)) < sizeof addr) {
+		memcpy(addr, ref->host + 1, n);
+		addr[n] = '\0';
+		if (inet_pton(AF_INET6, addr, a) == 1) {
+			int o = snprintf(host, sizeof host, "ip6-");
+			for (int i = 0; i < 16; i++)
+				o += snprintf(host + o, sizeof host - (size_t)o, "%02x", a[i]);
+			snprintf(host + o, sizeof host - (size_t)o, "%s", close + 1);
+			snprintf(out, cap, "%s/%s:%s", host, ref->path, tag);
+			return;
+		}
+	}
+	snprintf(out, cap, "%s/%s:%s", ref->host, ref->path, tag);
 }
 
 static void
@@ -118,7 +148,7 @@ pull_sandbox(struct db *db, const struct config *cfg, const struct keyring *ring
 		}
 		have_creds = true;
 	}
-	snprintf(ref_name, sizeof ref_name, "%s/%s:%s", ref.host, ref.path, sb->tag);
+	ref_name_for(&ref, sb->tag, ref_name, sizeof ref_name);
 	pull_policy(cfg, false, &pol);
 	memset(&res, 0, sizeof res);
 	if (reg_pull(&pol, ref.host, ref.path, sb->tag, have_creds ? &creds : NULL,

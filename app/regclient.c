@@ -67,10 +67,11 @@
  * in the registry, or an index without the platform are image_not_found;
  * a digest or size that does not match is digest_mismatch, and nothing of
  * that blob stays in the store.  An https attempt to a host not listed as
- * insecure that fails in the TLS handshake is followed by one plain http
- * GET /v2/ without credentials: if that gets an HTTP answer, the failure
- * is insecure_registry_refused.  A listed insecure host is tried over
- * https first, then over http.
+ * insecure that fails in the TLS handshake (or, for a host named without
+ * a port, cannot connect to 443) is followed by one plain http GET /v2/
+ * without credentials: if that gets an HTTP answer, the failure is
+ * insecure_registry_refused.  A listed insecure host is tried over https
+ * first, then over http.
  */
 #include "regclient.h"
 
@@ -139,18 +140,18 @@ struct client {
 	char blocked_addr[INET6_ADDRSTRLEN];
 	/* Authentication state. */
 	enum wwwauth_scheme auth;	/* WWWAUTH_NONE: anonymous so far */
-	char realm[WWWAUTH_VALUE_MAX];
-	char service[WWWAUTH_VALUE_MAX];
+	char realm[WWWAUTH_VALUE_MAX];	/* token service URL (Bearer) */
+	char service[WWWAUTH_VALUE_MAX]; /* its service parameter, or "" */
 	char *basic;			/* secure: "Authorization: Basic ..." */
-	size_t basic_len;
+	size_t basic_len;		/* bytes allocated for basic */
 	char *bearer;			/* secure: "Authorization: Bearer ..." */
-	size_t bearer_len;
-	struct timespec bearer_expiry;
-	char errbuf[CURL_ERROR_SIZE];
+	size_t bearer_len;		/* bytes allocated for bearer */
+	struct timespec bearer_expiry;	/* CLOCK_MONOTONIC: fetch a new one after */
+	char errbuf[CURL_ERROR_SIZE];	/* libcurl's message for the last transfer */
 };
 
 struct request {
-	char url[URL_MAX];
+	char url[URL_MAX];		/* the first URL (redirects are followed) */
 	const char *accept;		/* a whole header line, or NULL */
 	const char *auth;		/* a whole header line for the origin, or NULL */
 	size_t body_max;		/* cap for a 2xx body kept in memory */
@@ -160,17 +161,17 @@ struct request {
 };
 
 struct response {
-	const struct request *rq;
-	long status;
-	char content_type[256];
-	char docker_digest[128];
-	char location[URL_MAX];
-	bool location_bad;		/* too long */
-	bool have_challenge;
+	const struct request *rq;	/* what was asked (body caps, blob) */
+	long status;			/* of the last status line; 0: none */
+	char content_type[256];		/* "" when absent or too long */
+	char docker_digest[128];	/* Docker-Content-Digest, "" when absent */
+	char location[URL_MAX];		/* Location, "" when absent */
+	bool location_bad;		/* Location too long to use */
+	bool have_challenge;		/* a WWW-Authenticate parsed into challenge */
 	struct wwwauth challenge;
 	long long content_length;	/* -1: not given */
-	char *body;
-	size_t len, cap;
+	char *body;			/* malloc'd, NUL-terminated; NULL when empty */
+	size_t len, cap;		/* bytes in body, bytes allocated */
 	bool too_big;			/* a 2xx body past body_max */
 	bool blob_overrun;		/* more bytes than the descriptor says */
 	bool blob_io;			/* the store could not write */
@@ -189,7 +190,7 @@ reg_error_code(enum reg_error e)
 	case REG_DIGEST_MISMATCH:	return "digest_mismatch";
 	case REG_INSECURE_REFUSED:	return "insecure_registry_refused";
 	case REG_ADDRESS_BLOCKED:	return "address_blocked";
-	case REG_PROTOCOL:		return "registry_protocol_error";
+	case REG_PROTOCOL:		return "registry_unreachable";
 	case REG_INTERNAL:		break;
 	}
 	return "internal_error";
@@ -639,7 +640,8 @@ ssl_error(CURLcode rc)
 	return rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_SSL_CERTPROBLEM ||
 	    rc == CURLE_SSL_CIPHER || rc == CURLE_PEER_FAILED_VERIFICATION ||
 	    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_ISSUER_ERROR ||
-	    rc == CURLE_SSL_INVALIDCERTSTATUS || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+	    rc == CURLE_SSL_INVALIDCERTSTATUS ||
+	    rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
 	    rc == CURLE_SSL_SHUTDOWN_FAILED;
 }
 
@@ -1190,6 +1192,15 @@ client_free(struct client *c)
 	c->ca = NULL;
 }
 
+/* True when host ("host[:port]", IPv6 in brackets) names a port. */
+static bool
+has_port(const char *host)
+{
+	const char *close = strrchr(host, ']');
+
+	return strchr(close != NULL ? close : host, ':') != NULL;
+}
+
 /* True when api_host answers plain HTTP on /v2/ (no credentials sent). */
 static bool
 speaks_plain_http(struct client *c)
@@ -1234,7 +1245,8 @@ ping(struct client *c)
 			snprintf(rq.url, sizeof rq.url, "http://%s/v2/",
 			    c->api_host);
 			rc = transfer(c, rq.url, "http", NULL, &rq, &r);
-		} else if (ssl_error(rc) && rc != CURLE_PEER_FAILED_VERIFICATION) {
+		} else if ((ssl_error(rc) && rc != CURLE_PEER_FAILED_VERIFICATION) ||
+		    (rc == CURLE_COULDNT_CONNECT && !has_port(c->api_host))) {
 			CURLcode first = rc;
 			char saved[CURL_ERROR_SIZE];
 
@@ -1368,7 +1380,7 @@ fetch_blob(struct client *c, struct ocistore *st, const struct blob_ref *b,
 	struct request rq;
 	struct response r;
 	enum ocistore_status s;
-	int rc = -1;
+	int rc = -1, lock_fd;
 
 	switch (ocistore_has_blob(st, b->digest, b->size)) {
 	case 1:
@@ -1380,11 +1392,21 @@ fetch_blob(struct client *c, struct ocistore *st, const struct blob_ref *b,
 		return fail(c, REG_PROTOCOL, false, "a blob digest of %s is not "
 		    "valid", label);
 	}
+	/* Another pull sharing the store may be fetching it right now: wait
+	 * for it, then look again. */
+	lock_fd = ocistore_blob_lock(st, b->digest);
+	if (ocistore_has_blob(st, b->digest, b->size) == 1) {
+		ocistore_blob_unlock(lock_fd);
+		c->out->blobs_present++;
+		return 0;
+	}
 	memset(&rq, 0, sizeof rq);
 	memset(&r, 0, sizeof r);
-	if (ocistore_blob_begin(st, b->digest, b->size, &rq.blob) != OCISTORE_OK)
+	if (ocistore_blob_begin(st, b->digest, b->size, &rq.blob) != OCISTORE_OK) {
+		ocistore_blob_unlock(lock_fd);
 		return fail(c, REG_INTERNAL, false, "cannot write to the image "
 		    "store (see the log)");
+	}
 	rq.blob_size = b->size;
 	rq.body_max = ERROR_BODY_MAX;
 	snprintf(what, sizeof what, "blob %.19s of %s", b->digest, label);
@@ -1429,6 +1451,7 @@ fetch_blob(struct client *c, struct ocistore *st, const struct blob_ref *b,
 	}
 out:
 	ocistore_blob_abort(rq.blob);
+	ocistore_blob_unlock(lock_fd);
 	response_free(&r);
 	return rc;
 }

@@ -211,8 +211,10 @@ main(int argc, char **argv)
 		pol.total_timeout_s = timeout;
 
 	log_set_program("regpull");
-	if (regclient_global_init() < 0)
+	if (regclient_global_init() < 0) {
+		printf("internal_error: cannot initialise libcurl or libgcrypt\n");
 		return 1;
+	}
 	memset(&creds, 0, sizeof creds);
 	if (pwfile != NULL) {
 		if (read_password(pwfile, &password, &pwlen) < 0)
