@@ -218,7 +218,7 @@ store_sandbox_list(struct db *db, const struct uuid *ws,
 static const char sql_destroy[] =
     "UPDATE sandboxes SET status = 'destroyed', lease_owner = NULL,"
     " lease_until = NULL, updated_at = UTC_TIMESTAMP()"
-    " WHERE workspace_id = ? AND task_id = ?";
+    " WHERE workspace_id = ? AND task_id = ? AND status <> 'destroyed'";
 
 enum db_status
 store_sandbox_destroy(struct db *db, const struct uuid *ws, const char *task_id,

@@ -66,7 +66,8 @@ enum db_status store_sandbox_list(struct db *db, const struct uuid *ws,
                                   void (*fn)(const struct sandbox *, void *),
                                   void *arg, bool *more);
 
-/* Mark destroyed (from any status) and reload into out.  DB_NOT_FOUND. */
+/* Mark destroyed (from any status; an already destroyed sandbox is left
+ * as it is) and reload into out.  DB_NOT_FOUND: no such sandbox. */
 enum db_status store_sandbox_destroy(struct db *db, const struct uuid *ws,
                                      const char *task_id, struct sandbox *out);
 

@@ -8,12 +8,16 @@
         uid, key = s.actor(ws, "owner")
         r = s.request("POST", "/registries", {"name": "x", ...}, key=key, ws=ws)
         tap.is_(r.status, 201, "created")
+        s.start_provisioner("p1")  # app/modbox-provisioner, log in provisioner-p1.log
+        ...
+        tap.is_(s.stop_provisioner("p1"), 0, "SIGTERM: exit 0")
         sanitizer_check(s)        # stops everything, one TAP line for ASan/valgrind
     tap.done()
 
 Everything lives in one fresh directory (tempfile.mkdtemp, prefix modbox-test-):
 MariaDB's datadir and socket, modbox.conf, the key file, lighttpd.conf, the
-logs, and the ASan/UBSan/valgrind report files.  The servers run in their own
+logs (provisioner-NAME.log for each provisioner started), and the
+ASan/UBSan/valgrind report files.  The servers run in their own
 session (a Ctrl-C on the terminal reaches only Python, which stops them in
 order) and get SIGTERM if the Python process dies, so none is left behind.
 

@@ -319,7 +319,8 @@ HAVE_REGPULL = tap.ok(os.access(REGPULL, os.X_OK),
 def regpull(host, repo, tag, store, ref, user=None, pwfile=None, ca_file=None,
             insecure=None, allow_private=True, platform=None, verify_only=False,
             timeout=120):
-    """Runs regpull: (rc, first line of output, whole output)."""
+    """Runs regpull: (rc, its last line on stdout (else stderr), stdout +
+    stderr)."""
     cmd = [REGPULL, "--host", host, "--repo", repo, "--tag", tag, "--store", store,
            "--ref", ref]
     if user:
@@ -597,6 +598,20 @@ expect_failed(sb, "registry_auth_failed", "token registry, wrong password → fa
 tap.ok(any(q["status"] == 401 for q in ts.requests),
        "the token server refused the wrong password (401)", json.dumps(ts.requests, default=str))
 verify(R_TOK, None, "verify token registry, good credentials → ok true")
+if HAVE_REGPULL:
+    TPWFILE = os.path.join(WORK, "password-token")
+    _fd = os.open(TPWFILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(_fd, "w") as _fh:
+        _fh.write(TPASS + "\n")   # one trailing newline is dropped
+    ts.reset()
+    rc, line, out = regpull(THOST, "team/app", "v1", os.path.join(WORK, "unused"), "x",
+                            user=TUSER, pwfile=TPWFILE, ca_file=ca.ca_file, verify_only=True)
+    tap.ok(rc == 0 and line == "ok" and any(
+        "repository:team/app:pull" in q["scopes"] for q in ts.requests),
+           "regpull --verify on the token registry → ok, with a token for the repository",
+           out + "\n" + json.dumps(ts.requests, default=str))
+else:
+    tap.skip("regpull --verify", "regpull not built")
 verify(R_TOKBAD, "registry_auth_failed", "verify token registry, wrong password → "
        "registry_auth_failed")
 
