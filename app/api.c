@@ -204,8 +204,10 @@ api_wipe_json_string(struct json_object *str)
 }
 
 struct json_object *
-api_read_json(struct api_ctx *ctx, const struct jfield *fields, size_t n)
+api_read_json(struct api_ctx *ctx, const struct jfield *fields, size_t n,
+              bool partial)
 {
+	struct jfield optional[32];
 	struct http_request *req = ctx->req;
 	struct json_object *obj = NULL;
 	const char *why, *field;
@@ -247,6 +249,13 @@ api_read_json(struct api_ctx *ctx, const struct jfield *fields, size_t n)
 	}
 	/* The raw body may hold a password: it is not needed any more. */
 	crypto_wipe(req->body, req->body_len);
+	if (partial && n <= sizeof optional / sizeof optional[0]) {
+		for (size_t i = 0; i < n; i++) {
+			optional[i] = fields[i];
+			optional[i].required = false;
+		}
+		fields = optional;
+	}
 	switch (jsonin_check(obj, fields, n, &field, &why)) {
 	case JCHECK_OK:
 		return obj;

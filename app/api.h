@@ -64,9 +64,11 @@ bool api_item_access(struct api_ctx *ctx, const struct uuid *item_ws,
 void api_not_found(struct api_ctx *ctx, const char *what);
 
 /* Read, parse and check the body against fields.  Returns a new object
- * (json_object_put it) or NULL after answering 415/413/400/422. */
+ * (json_object_put it) or NULL after answering 415/413/400/422.  partial
+ * (a PUT): every field is optional, whatever the table says. */
 struct json_object *api_read_json(struct api_ctx *ctx,
-                                  const struct jfield *fields, size_t n);
+                                  const struct jfield *fields, size_t n,
+                                  bool partial);
 
 /* Answer a failed store call: 503 (with Retry-After) or 500. */
 void api_db_error(struct api_ctx *ctx, enum db_status st);

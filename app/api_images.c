@@ -29,7 +29,8 @@
 #define TTL_MIN 60		/* one minute */
 #define TTL_MAX 604800		/* one week */
 
-static const struct jfield create_fields[] = {
+/* The body of POST; PUT takes the same fields, all optional. */
+static const struct jfield fields[] = {
 	{ "name",           JF_STRING,         true },
 	{ "image",          JF_STRING,         true },
 	{ "tag",            JF_STRING,         false },
@@ -41,17 +42,6 @@ static const struct jfield create_fields[] = {
 	{ "enabled",        JF_BOOL,           false },
 };
 
-static const struct jfield update_fields[] = {
-	{ "name",           JF_STRING,         false },
-	{ "image",          JF_STRING,         false },
-	{ "tag",            JF_STRING,         false },
-	{ "registry_id",    JF_STRING_OR_NULL, false },
-	{ "description",    JF_STRING_OR_NULL, false },
-	{ "memory_mb",      JF_INT_OR_NULL,    false },
-	{ "ttl_seconds",    JF_INT_OR_NULL,    false },
-	{ "readiness_port", JF_INT_OR_NULL,    false },
-	{ "enabled",        JF_BOOL,           false },
-};
 
 #define NFIELDS(a) (sizeof (a) / sizeof (a)[0])
 
@@ -282,7 +272,7 @@ api_images_create(struct api_ctx *ctx)
 	enum db_status st;
 	char id[UUID_TEXT_LEN + 1], location[512];
 
-	if ((obj = api_read_json(ctx, create_fields, NFIELDS(create_fields))) == NULL)
+	if ((obj = api_read_json(ctx, fields, NFIELDS(fields), false)) == NULL)
 		return;
 	memset(&img, 0, sizeof img);
 	strcpy(img.tag, "latest");
@@ -429,7 +419,7 @@ api_images_update(struct api_ctx *ctx)
 		return api_db_error(ctx, st);
 	if (!load(ctx, true, &img))
 		goto out;
-	if ((obj = api_read_json(ctx, update_fields, NFIELDS(update_fields))) == NULL)
+	if ((obj = api_read_json(ctx, fields, NFIELDS(fields), true)) == NULL)
 		goto out;
 	if (!apply_fields(ctx, obj, &img, &relink))
 		goto out;

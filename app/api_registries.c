@@ -23,7 +23,8 @@
 
 #define WHAT "registry"
 
-static const struct jfield create_fields[] = {
+/* The body of POST; PUT takes the same fields, all optional. */
+static const struct jfield fields[] = {
 	{ "name",     JF_STRING,         true },
 	{ "server",   JF_STRING,         true },
 	{ "username", JF_STRING,         true },
@@ -32,14 +33,6 @@ static const struct jfield create_fields[] = {
 	{ "enabled",  JF_BOOL,           false },
 };
 
-static const struct jfield update_fields[] = {
-	{ "name",     JF_STRING,         false },
-	{ "server",   JF_STRING,         false },
-	{ "username", JF_STRING,         false },
-	{ "password", JF_STRING,         false },
-	{ "email",    JF_STRING_OR_NULL, false },
-	{ "enabled",  JF_BOOL,           false },
-};
 
 #define NFIELDS(a) (sizeof (a) / sizeof (a)[0])
 
@@ -173,7 +166,7 @@ api_registries_create(struct api_ctx *ctx)
 	char id[UUID_TEXT_LEN + 1], location[512];
 
 	memset(&pw, 0, sizeof pw);
-	if ((obj = api_read_json(ctx, create_fields, NFIELDS(create_fields))) == NULL)
+	if ((obj = api_read_json(ctx, fields, NFIELDS(fields), false)) == NULL)
 		return;
 	memset(&r, 0, sizeof r);
 	r.enabled = true;
@@ -346,7 +339,7 @@ api_registries_update(struct api_ctx *ctx)
 		return api_db_error(ctx, st);
 	if (!load(ctx, true, &r))
 		goto out;
-	if ((obj = api_read_json(ctx, update_fields, NFIELDS(update_fields))) == NULL)
+	if ((obj = api_read_json(ctx, fields, NFIELDS(fields), true)) == NULL)
 		goto out;
 	if (!apply_fields(ctx, obj, &r, &password, &changed))
 		goto out;

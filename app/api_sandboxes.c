@@ -159,7 +159,7 @@ api_sandboxes_provision(struct api_ctx *ctx)
 	char msg[160];
 
 	memset(&sealed, 0, sizeof sealed);
-	if ((obj = api_read_json(ctx, provision_fields, NFIELDS(provision_fields))) == NULL)
+	if ((obj = api_read_json(ctx, provision_fields, NFIELDS(provision_fields), false)) == NULL)
 		return;
 	memset(&sb, 0, sizeof sb);
 	json_object_object_get_ex(obj, "env_vars", &env);
@@ -341,7 +341,7 @@ api_sandboxes_wait(struct api_ctx *ctx)
 	enum db_status st;
 	char task[TASK_ID_MAX + 1];
 
-	if ((obj = api_read_json(ctx, wait_fields, NFIELDS(wait_fields))) == NULL)
+	if ((obj = api_read_json(ctx, wait_fields, NFIELDS(wait_fields), false)) == NULL)
 		return;
 	json_object_object_get_ex(obj, "task_id", &v);
 	if (validate_task_id(json_object_get_string(v),

@@ -454,6 +454,29 @@ db_query_affected(const struct db_query *q)
 	return q->stmt ? (unsigned long long)mysql_stmt_affected_rows(q->stmt) : 0;
 }
 
+enum db_status
+db_query_page(struct db_query *q, unsigned limit,
+              void (*row)(const struct db_query *, void *), void *arg,
+              bool *more)
+{
+	enum db_status st;
+	unsigned n = 0;
+
+	*more = false;
+	if ((st = db_query_exec(q)) != DB_OK)
+		return st;
+	while ((st = db_query_fetch(q)) == DB_OK) {
+		if (n == limit) {
+			*more = true;
+			continue;
+		}
+		row(q, arg);
+		n++;
+	}
+	db_query_done(q);
+	return st == DB_NOT_FOUND ? DB_OK : st;
+}
+
 void
 db_query_done(struct db_query *q)
 {

@@ -93,6 +93,12 @@ enum db_status db_query_fetch(struct db_query *q);
 bool db_col_null(const struct db_query *q, unsigned col);
 size_t db_col_len(const struct db_query *q, unsigned col);
 unsigned long long db_query_affected(const struct db_query *q);
+/* Keyset pages: execute q (whose SQL asks for limit + 1 rows), call
+ * row(q, arg) for each of the first limit rows (the bound columns hold
+ * it), set *more when a further row exists, and release the result. */
+enum db_status db_query_page(struct db_query *q, unsigned limit,
+                             void (*row)(const struct db_query *, void *),
+                             void *arg, bool *more);
 /* Release the result set.  Always call after a successful exec. */
 void db_query_done(struct db_query *q);
 

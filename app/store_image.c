@@ -194,6 +194,22 @@ static const char *const sql_list[2][2] = {
 	  LIST_HEAD " AND i.registry_id = ? AND i.enabled" LIST_TAIL },
 };
 
+struct list_ctx {
+	struct sandbox_image img;
+	struct row row;
+	void (*fn)(const struct sandbox_image *, void *);
+	void *arg;
+};
+
+static void
+list_row(const struct db_query *q, void *p)
+{
+	struct list_ctx *c = p;
+
+	finish_row(q, &c->img, &c->row);
+	c->fn(&c->img, c->arg);
+}
+
 enum db_status
 store_image_list(struct db *db, const struct uuid *ws,
                  const struct image_filter *f,
@@ -201,33 +217,17 @@ store_image_list(struct db *db, const struct uuid *ws,
                  bool *more)
 {
 	static const struct uuid zero;
+	struct list_ctx c = { .fn = fn, .arg = arg };
 	struct db_query q;
-	struct sandbox_image img;
-	struct row row;
-	unsigned n = 0;
-	enum db_status st;
 
-	*more = false;
 	db_query_init(&q, db, sql_list[f->registry_id != NULL][f->enabled_only]);
 	db_param_bin(&q, ws->b, 16);
 	db_param_bin(&q, (f->after ? f->after : &zero)->b, 16);
 	if (f->registry_id)
 		db_param_bin(&q, f->registry_id->b, 16);
 	db_param_int(&q, (long long)f->limit + 1);
-	bind_cols(&q, &img, &row);
-	if ((st = db_query_exec(&q)) != DB_OK)
-		return st;
-	while ((st = db_query_fetch(&q)) == DB_OK) {
-		if (n == f->limit) {
-			*more = true;
-			continue;
-		}
-		finish_row(&q, &img, &row);
-		fn(&img, arg);
-		n++;
-	}
-	db_query_done(&q);
-	return st == DB_NOT_FOUND ? DB_OK : st;
+	bind_cols(&q, &c.img, &c.row);
+	return db_query_page(&q, f->limit, list_row, &c, more);
 }
 
 static const char sql_count_other[] =

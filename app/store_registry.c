@@ -223,6 +223,22 @@ static const char *const sql_list[2][2] = {
 	  LIST_HEAD " AND r.server_key = ? AND r.enabled = ?" LIST_TAIL },
 };
 
+struct list_ctx {
+	struct registry r;
+	long long enabled, key_id;
+	void (*fn)(const struct registry *, void *);
+	void *arg;
+};
+
+static void
+list_row(const struct db_query *q, void *p)
+{
+	struct list_ctx *c = p;
+
+	finish_row(q, &c->r, c->enabled, c->key_id);
+	c->fn(&c->r, c->arg);
+}
+
 enum db_status
 store_registry_list(struct db *db, const struct uuid *ws,
                     const struct registry_filter *f,
@@ -230,13 +246,9 @@ store_registry_list(struct db *db, const struct uuid *ws,
                     bool *more)
 {
 	static const struct uuid zero;
+	struct list_ctx c = { .fn = fn, .arg = arg };
 	struct db_query q;
-	struct registry r;
-	long long enabled, key_id;
-	unsigned n = 0;
-	enum db_status st;
 
-	*more = false;
 	db_query_init(&q, db, sql_list[f->server_key != NULL][f->enabled >= 0]);
 	db_param_bin(&q, ws->b, 16);
 	db_param_bin(&q, (f->after ? f->after : &zero)->b, 16);
@@ -245,20 +257,8 @@ store_registry_list(struct db *db, const struct uuid *ws,
 	if (f->enabled >= 0)
 		db_param_int(&q, f->enabled);
 	db_param_int(&q, (long long)f->limit + 1);
-	bind_cols(&q, &r, &enabled, &key_id);
-	if ((st = db_query_exec(&q)) != DB_OK)
-		return st;
-	while ((st = db_query_fetch(&q)) == DB_OK) {
-		if (n == f->limit) {
-			*more = true;
-			continue;
-		}
-		finish_row(&q, &r, enabled, key_id);
-		fn(&r, arg);
-		n++;
-	}
-	db_query_done(&q);
-	return st == DB_NOT_FOUND ? DB_OK : st;
+	bind_cols(&q, &c.r, &c.enabled, &c.key_id);
+	return db_query_page(&q, f->limit, list_row, &c, more);
 }
 
 static const char sql_secrets[] =

@@ -179,6 +179,22 @@ store_sandbox_get(struct db *db, const struct uuid *ws, const char *task_id,
 static const char sql_list_all[] = LIST_HEAD LIST_TAIL;
 static const char sql_list_status[] = LIST_HEAD " AND s.status = ?" LIST_TAIL;
 
+struct list_ctx {
+	struct sandbox sb;
+	struct row row;
+	void (*fn)(const struct sandbox *, void *);
+	void *arg;
+};
+
+static void
+list_row(const struct db_query *q, void *p)
+{
+	struct list_ctx *c = p;
+
+	finish_row(q, &c->sb, &c->row);
+	c->fn(&c->sb, c->arg);
+}
+
 enum db_status
 store_sandbox_list(struct db *db, const struct uuid *ws,
                    const struct sandbox_filter *f,
@@ -186,33 +202,17 @@ store_sandbox_list(struct db *db, const struct uuid *ws,
                    bool *more)
 {
 	static const struct uuid zero;
+	struct list_ctx c = { .fn = fn, .arg = arg };
 	struct db_query q;
-	struct sandbox sb;
-	struct row row;
-	unsigned n = 0;
-	enum db_status st;
 
-	*more = false;
 	db_query_init(&q, db, f->status >= 0 ? sql_list_status : sql_list_all);
 	db_param_bin(&q, ws->b, 16);
 	db_param_bin(&q, (f->after ? f->after : &zero)->b, 16);
 	if (f->status >= 0)
 		db_param_str(&q, sandbox_status_name((enum sandbox_status)f->status));
 	db_param_int(&q, (long long)f->limit + 1);
-	bind_cols(&q, &sb, &row);
-	if ((st = db_query_exec(&q)) != DB_OK)
-		return st;
-	while ((st = db_query_fetch(&q)) == DB_OK) {
-		if (n == f->limit) {
-			*more = true;
-			continue;
-		}
-		finish_row(&q, &sb, &row);
-		fn(&sb, arg);
-		n++;
-	}
-	db_query_done(&q);
-	return st == DB_NOT_FOUND ? DB_OK : st;
+	bind_cols(&q, &c.sb, &c.row);
+	return db_query_page(&q, f->limit, list_row, &c, more);
 }
 
 static const char sql_destroy[] =

@@ -261,14 +261,15 @@ def refs(store):
 
 def stray_files(store):
     """Files of the store that are neither oci-layout, index.json, the
-    index lock, nor a blob named by its sha256 (a temporary or partial file)."""
+    lock files (.index.lock, .blob-locks/XX: app/ocistore.h), nor a blob
+    named by its sha256: a temporary or partial file."""
     out = []
     for root, _dirs, files in os.walk(store):
         for f in files:
             rel = os.path.relpath(os.path.join(root, f), store)
             if rel in ("oci-layout", "index.json", ".index.lock"):
                 continue
-            if re.fullmatch(r"blobs/sha256/[0-9a-f]{64}", rel):
+            if re.fullmatch(r"blobs/sha256/[0-9a-f]{64}|\.blob-locks/[0-9a-f]{2}", rel):
                 continue
             out.append(rel)
     return out
@@ -821,7 +822,8 @@ for root_dir in (WORK,):
     for root, _dirs, files in os.walk(root_dir):
         for f in files:
             p = os.path.join(root, f)
-            if p in (PWFILE, WRONGFILE) or p.startswith(os.path.join(WORK, "ca")):
+            if os.path.dirname(p) == WORK and f.startswith("password") or \
+                    p.startswith(os.path.join(WORK, "ca")):
                 continue
             with open(p, "rb") as fh:
                 if leaks_in(fh.read()):
