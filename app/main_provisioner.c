@@ -72,6 +72,7 @@ record(struct db *db, const struct config *cfg, const char *owner,
        const struct sandbox *sb, const struct pull_outcome *o)
 {
 	enum db_status st;
+	bool failed = false;
 
 	if (o->ok)
 		st = store_sandbox_ready(db, &sb->id, owner, o->digest);
@@ -81,17 +82,20 @@ record(struct db *db, const struct config *cfg, const char *owner,
 		    backoff_ms(sb->attempts), false);
 	else if (o->transient && stopping)
 		st = store_sandbox_release(db, &sb->id, owner, 0, true);
-	else
+	else {
+		failed = true;
 		st = store_sandbox_failed(db, &sb->id, owner, o->code, o->message);
+	}
 	if (st == DB_NOT_FOUND)
 		log_info("sandbox %s changed while pulling (destroyed?): "
 		    "outcome dropped", sb->task_id);
 	else if (st != DB_OK)
 		log_warn("sandbox %s: the outcome could not be recorded; its lease "
 		    "will run out and it will be pulled again", sb->task_id);
+	else if (!o->ok && st == DB_OK && o->transient && !failed)
+		log_info("sandbox %s: %s (transient: will retry)", sb->task_id, o->code);
 	else if (!o->ok)
-		log_info("sandbox %s: %s%s", sb->task_id, o->code,
-		    o->transient ? " (transient)" : "");
+		log_info("sandbox %s: failed: %s", sb->task_id, o->code);
 }
 
 static int

@@ -493,6 +493,10 @@ attempts = [l for l in plog("p1").splitlines() if "sandbox fail-down:" in l]
 tap.ok(len(attempts) >= 2 and all("registry_unreachable" in l for l in attempts),
        "provisioner log: %d attempts for fail-down, each registry_unreachable" % (
            len(attempts)), "\n".join(attempts) or plog("p1")[-3000:])
+tap.ok(len(attempts) >= 2 and all("will retry" in l for l in attempts[:-1]) and
+       "failed: registry_unreachable" in attempts[-1],
+       "the log says which attempts will be retried and which one failed for good",
+       "\n".join(attempts))
 rows = stack.sql("SELECT attempts FROM sandboxes WHERE task_id = 'fail-down'")
 tap.ok(rows and rows[0][0] is not None and int(rows[0][0]) >= 2,
        "sandboxes.attempts of fail-down ≥ 2 (%s)" % rows)
@@ -737,6 +741,27 @@ r2 = refs(STORE2)
 tap.ok(all(r2.get(ref, {}).get("digest") == d for _i, d, _id, ref in MANY_IMAGES),
        "STORE2/index.json names the 4 images (no entry lost to concurrent writers)",
        json.dumps(sorted(k for k in r2 if k)))
+
+# ------------------------------------------------------ TTL expiry
+tap.diag("=== TTL expiry")
+# The provisioners are running: a ready sandbox whose TTL ran out becomes
+# destroyed within the parent's 5 s sweep; one not yet expired stays ready.
+ttl_tasks = TASKS[:2]
+if len(ttl_tasks) == 2:
+    stack.sql_exec("UPDATE sandboxes SET expires_at = UTC_TIMESTAMP() - INTERVAL 1 SECOND "
+                   "WHERE task_id = '%s'" % ttl_tasks[0])
+    deadline = time.monotonic() + 15
+    st = None
+    while time.monotonic() < deadline:
+        st = jbody(api("GET", "/sandboxes/" + ttl_tasks[0])).get("status")
+        if st == "destroyed":
+            break
+        time.sleep(0.25)
+    tap.is_(st, "destroyed", "a ready sandbox past its TTL is destroyed by the provisioner")
+    tap.is_(jbody(api("GET", "/sandboxes/" + ttl_tasks[1])).get("status"), "ready",
+            "a ready sandbox within its TTL stays ready")
+else:
+    tap.ok(False, "TTL expiry: no ready sandboxes to expire")
 
 # ------------------------------------------------------ SIGTERM with a pull in flight
 tap.diag("=== SIGTERM with a pull in flight")
