@@ -1105,9 +1105,12 @@ def serve(state_dir, port, builddir=None):
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    s = Stack(state_dir=state_dir, port=port)
+    store = os.path.join(os.path.abspath(state_dir), "store")
+    s = Stack(state_dir=state_dir, port=port,
+              conf_extra={"pull": {"store_dir": store, "concurrency": "2"}})
     try:
         s.start()
+        s.start_provisioner("quickstart")
         state_file = os.path.join(s.tmp, "quickstart.json")
         if os.path.exists(state_file):
             with open(state_file) as f:
@@ -1131,7 +1134,9 @@ modbox is running (state in %(dir)s; stop with Ctrl-C)
   workspace id  %(ws)s
   API key       %(key)s      (owner; kept in %(statefile)s)
   config        %(conf)s
-  logs          %(log)s, %(dblog)s
+  logs          %(log)s, %(dblog)s, %(plog)s
+  image store   %(store)s   (modbox-provisioner pulls here; public registries only
+                need allow_private_networks = false, the default)
 
 Create a registry credential:
 
@@ -1143,10 +1148,21 @@ List them (the password never comes back):
 
   curl -sS %(base)s/registries %(auth)s
 
+Sandbox images (three global ones are there already) and a sandbox:
+
+  curl -sS %(base)s/sandbox-images %(auth)s
+  curl -sS -X POST %(base)s/sandboxes/provision %(auth)s -H 'Content-Type: application/json' \\
+       -d '{"task_id": "demo-1", "image_id": "00000000-0000-7000-8000-000000000003"}'
+  curl -sS -X POST %(base)s/sandboxes/wait %(auth)s -H 'Content-Type: application/json' \\
+       -d '{"task_id": "demo-1", "timeout": 10}'
+
+(This machine reaches no public registry, so that pull ends in registry_unreachable.)
+
 Admin CLI: MODBOX_CONF=%(conf)s %(admin)s --help
 """ % {"dir": s.tmp, "base": base, "ws": st["workspace_id"], "key": st["api_key"],
        "statefile": state_file, "conf": s.conf, "log": s.web_log, "dblog": s.db_log,
-       "auth": auth, "admin": s.admin_bin})
+       "auth": auth, "admin": s.admin_bin, "store": store,
+       "plog": s.provisioner_log_path("quickstart")})
         sys.stdout.flush()
         while True:
             if not s.db_running():
@@ -1154,6 +1170,10 @@ Admin CLI: MODBOX_CONF=%(conf)s %(admin)s --help
                 return 1
             if s._web is None or s._web.poll() is not None:  # pylint: disable=protected-access
                 print("lighttpd stopped unexpectedly; see %s" % s.web_log)
+                return 1
+            if not s.provisioner_running("quickstart"):
+                print("modbox-provisioner stopped unexpectedly; see %s"
+                      % s.provisioner_log_path("quickstart"))
                 return 1
             time.sleep(1)
     except KeyboardInterrupt:
