@@ -120,13 +120,20 @@ env_text(struct api_ctx *ctx, struct json_object *env, size_t *len)
 		}
 	}
 	s = json_object_to_json_string_length(env, JSON_C_TO_STRING_PLAIN, &n);
-	if (s == NULL || (copy = malloc(n + 1)) == NULL) {
-		api_db_error(ctx, DB_ERROR);
-		return NULL;
-	}
-	memcpy(copy, s, n + 1);
+	if (s == NULL)
+		goto fail;
+	copy = malloc(n + 1);
+	if (copy != NULL)
+		memcpy(copy, s, n + 1);
+	/* json-c keeps the text in the object's own buffer: wipe it too. */
+	crypto_wipe((void *)s, n);
+	if (copy == NULL)
+		goto fail;
 	*len = n;
 	return copy;
+fail:
+	api_db_error(ctx, DB_ERROR);
+	return NULL;
 }
 
 /* Wipe every value of env_vars in the parsed body. */

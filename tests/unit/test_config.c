@@ -87,6 +87,9 @@ test_defaults(void)
 	is_str(cfg.pull.platform, "linux/amd64", "default platform");
 	is_int(cfg.pull.retry_seconds, 30, "default retry_seconds");
 	is_int(cfg.pull.concurrency, 4, "default concurrency");
+	is_int(cfg.http.wait_max_seconds, 20, "default wait_max_seconds");
+	is_int(cfg.pull.lease_seconds, 900, "default lease_seconds");
+	is_int(cfg.pull.poll_ms, 500, "default poll_ms");
 	config_free(&cfg);
 	ok(cfg.database.host == NULL, "config_free zeroes the struct");
 	config_free(&cfg);
@@ -124,7 +127,9 @@ static const char full[] =
 	"allow_private_networks = Yes\n"
 	"platform = linux/arm64/v8\n"
 	"retry_seconds = 0\n"
-	"concurrency = 64\n";
+	"concurrency = 64\n"
+	"lease_seconds = 10\n"
+	"poll_ms = 60000\n";
 
 static void
 test_full(void)
@@ -156,6 +161,8 @@ test_full(void)
 	is_str(cfg.pull.platform, "linux/arm64/v8", "platform with variant");
 	is_int(cfg.pull.retry_seconds, 0, "retry_seconds 0");
 	is_int(cfg.pull.concurrency, 64, "concurrency 64");
+	is_int(cfg.pull.lease_seconds, 10, "lease_seconds 10");
+	is_int(cfg.pull.poll_ms, 60000, "poll_ms 60000");
 
 	/* a second text on top: its keys replace, no duplicate across texts */
 	is_int(parse_more(&cfg, "[pull]\ninsecure_registries =\nplatform=linux/s390x\n"
@@ -316,6 +323,9 @@ test_errors(void)
 	          "retry_seconds too big");
 	fails_str("[pull]\nconcurrency = 0\n", 2, "from 1 to 64", "concurrency 0");
 	fails_str("[pull]\nconcurrency = 65\n", 2, "from 1 to 64", "concurrency 65");
+	fails_str("[pull]\nlease_seconds = 9\n", 2, "from 10 to 86400", "lease_seconds 9");
+	fails_str("[pull]\npoll_ms = 9\n", 2, "from 10 to 60000", "poll_ms 9");
+	fails_str("[http]\nwait_max_seconds = 301\n", 2, "from 0 to 300", "wait_max_seconds 301");
 	fails_str("[pull]\nallow_private_networks = maybe\n", 2,
 	          "allow_private_networks must be true/false", "bad boolean");
 	fails_str("[pull]\nallow_private_networks =\n", 2,
