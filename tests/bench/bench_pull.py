@@ -28,7 +28,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
-from modbox_harness import BUILDDIR  # noqa: E402
+from modbox_harness import BUILDDIR, Stack  # noqa: E402
 from registry_harness import (CA, Registry, build_image, push, skopeo_copy_to_oci,  # noqa: E402
                               skopeo_inspect_oci, check_layout, run, HarnessError)
 
@@ -131,6 +131,57 @@ def warm_run(name, fn, dest, reg, expect_nothing):
     return t, res, n, size
 
 
+def provisioner_runs(reg, ca, work, digest):
+    """The same image through the product's path: a registry credential and
+    a sandbox image over the API, POST /sandboxes/provision, and the time
+    until GET /sandboxes/{task} says ready (includes the claim, which the
+    provisioner polls for every 50 ms here).  Cold runs start from an empty
+    store; the warm run reuses the last one.  Returns (median cold, warm)."""
+    store = os.path.join(work, "prov-store")
+    conf = {"pull": {"store_dir": store, "ca_file": ca.ca_file,
+                     "allow_private_networks": "true", "poll_ms": "50",
+                     "concurrency": "1"}}
+    times, warm = [], None
+    with Stack(conf_extra=conf) as s:
+        ws = s.workspace("bench")
+        _, key = s.actor(ws, "owner")
+        r = s.request("POST", "/registries", {"name": "bench", "server": reg.host,
+                                              "username": USER, "password": PASSWORD},
+                      key=key, ws=ws)
+        rid = r.json()["id"]
+        r = s.request("POST", "/sandbox-images", {"name": "big", "image": reg.host + "/" + REPO,
+                                                  "tag": TAG, "registry_id": rid},
+                      key=key, ws=ws)
+        iid = r.json()["id"]
+        s.start_provisioner("bench")
+        for i in range(RUNS + 1):
+            if time.monotonic() > DEADLINE:
+                print("  provisioner: deadline reached, skipped")
+                break
+            if i < RUNS:
+                shutil.rmtree(store, ignore_errors=True)
+            t0 = time.monotonic()
+            s.request("POST", "/sandboxes/provision", {"task_id": "bench-%d" % i,
+                                                       "image_id": iid}, key=key, ws=ws)
+            sb = {}
+            while time.monotonic() - t0 < PULL_TIMEOUT:
+                sb = s.request("GET", "/sandboxes/bench-%d" % i, key=key, ws=ws).json()
+                if sb.get("status") != "provisioning":
+                    break
+                time.sleep(0.01)
+            dt = time.monotonic() - t0
+            if sb.get("status") != "ready" or sb.get("image_digest") != digest:
+                print("  WARNING: provisioner run %d ended %s %s" % (
+                    i + 1, sb.get("status"), sb.get("error")))
+            label = "run %d" % (i + 1) if i < RUNS else "warm"
+            print("  provisioner %-6s %7.3f s" % (label + ":", dt))
+            if i < RUNS:
+                times.append(dt)
+            else:
+                warm = dt
+    return (statistics.median(times) if times else None), warm
+
+
 def main():
     work = tempfile.mkdtemp(prefix="modbox-bench-pull-")
     try:
@@ -186,14 +237,22 @@ def main():
                     t_skopeo, size / 1e6 / t_skopeo))
                 return 1
 
+            print("modbox-provisioner, end to end: POST /sandboxes/provision until ready "
+                  "(%d cold runs + 1 warm)" % RUNS)
+            t_prov, w_prov = provisioner_runs(reg, ca, work, digest)
+
             print("\n%-22s %12s %9s %12s" % ("client", "cold median", "MB/s", "warm"))
 
             def warm_s(t):
                 return "%9.3f s" % t if t is not None else "  (skipped)"
             for name, t, w in (("skopeo", t_skopeo, w_skopeo),
-                               ("regpull (modbox)", t_modbox, w_modbox)):
-                print("%-22s %10.3f s %9.0f %12s" % (name, t, size / 1e6 / t, warm_s(w)))
+                               ("regpull (modbox)", t_modbox, w_modbox),
+                               ("modbox-provisioner", t_prov, w_prov)):
+                if t is not None:
+                    print("%-22s %10.3f s %9.0f %12s" % (name, t, size / 1e6 / t, warm_s(w)))
             print("ratio regpull/skopeo, cold: %.2f" % (t_modbox / t_skopeo))
+            if t_prov is not None:
+                print("ratio provisioner/skopeo, cold: %.2f" % (t_prov / t_skopeo))
             if w_modbox is not None and w_skopeo is not None:
                 print("ratio regpull/skopeo, warm: %.2f" % (w_modbox / w_skopeo))
             return 0
