@@ -11,10 +11,14 @@
  * exponential backoff until [pull] retry_seconds have passed since the
  * first attempt.
  *
- * SIGTERM/SIGINT: every worker finishes the pull in hand (bounded by the
- * client's stall timeout), records it, and exits; the parent waits for
- * them.  A worker killed outright leaves a lease that runs out after
- * [pull] lease_seconds; another provisioner then takes the sandbox.
+ * While a pull runs, the worker renews its lease every third of
+ * [pull] lease_seconds, so a slow pull is never taken over; if the lease
+ * was lost meanwhile (the sandbox was destroyed), it stops pulling.
+ * SIGTERM/SIGINT: every worker interrupts the pull in hand within about a
+ * second, hands the sandbox back to the queue (the attempt not counted),
+ * and exits; the parent waits for them.  A worker killed outright leaves a
+ * lease that runs out after [pull] lease_seconds; another provisioner then
+ * takes the sandbox.
  */
 #include <errno.h>
 #include <signal.h>
@@ -98,6 +102,37 @@ record(struct db *db, const struct config *cfg, const char *owner,
 		log_info("sandbox %s: failed: %s", sb->task_id, o->code);
 }
 
+struct progress {
+	struct db *db;
+	const struct config *cfg;
+	const char *owner;
+	const struct sandbox *sb;
+	time_t renewed;
+};
+
+/* Called by the client about once a second during a pull: go on (0), or
+ * stop (1) when the provisioner is stopping or the lease is gone. */
+static int
+on_progress(void *arg)
+{
+	struct progress *p = arg;
+	time_t now = time(NULL);
+	unsigned every = p->cfg->pull.lease_seconds / 3;
+
+	if (stopping)
+		return 1;
+	if (now - p->renewed < (time_t)(every ? every : 1))
+		return 0;
+	p->renewed = now;
+	if (store_sandbox_renew(p->db, &p->sb->id, p->owner,
+	    p->cfg->pull.lease_seconds) == DB_NOT_FOUND) {
+		log_info("sandbox %s: no longer ours (destroyed?): pull stopped",
+		    p->sb->task_id);
+		return 1;
+	}
+	return 0;
+}
+
 static int
 worker(const struct config *cfg, const struct keyring *ring, unsigned n)
 {
@@ -123,7 +158,9 @@ worker(const struct config *cfg, const struct keyring *ring, unsigned n)
 			sleep_ms(1000);
 			continue;
 		}
-		pull_sandbox(db, cfg, ring, &sb, &o);
+		struct progress p = { db, cfg, owner, &sb, time(NULL) };
+
+		pull_sandbox(db, cfg, ring, &sb, on_progress, &p, &o);
 		record(db, cfg, owner, &sb, &o);
 	}
 	db_free(db);

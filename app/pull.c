@@ -96,7 +96,8 @@ fail(struct pull_outcome *out, const char *code, const char *message)
 
 void
 pull_sandbox(struct db *db, const struct config *cfg, const struct keyring *ring,
-             const struct sandbox *sb, struct pull_outcome *out)
+             const struct sandbox *sb, int (*progress)(void *),
+             void *progress_arg, struct pull_outcome *out)
 {
 	struct registry reg;
 	struct sealed pw;
@@ -150,6 +151,8 @@ pull_sandbox(struct db *db, const struct config *cfg, const struct keyring *ring
 	}
 	ref_name_for(&ref, sb->tag, ref_name, sizeof ref_name);
 	pull_policy(cfg, false, &pol);
+	pol.progress = progress;
+	pol.progress_arg = progress_arg;
 	memset(&res, 0, sizeof res);
 	if (reg_pull(&pol, ref.host, ref.path, sb->tag, have_creds ? &creds : NULL,
 	    cfg->pull.store_dir, ref_name, &res) == 0) {

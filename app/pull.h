@@ -38,9 +38,12 @@ struct pull_outcome {
 };
 
 /* Pull sandbox sb's image with its registry's credentials into
- * cfg->pull.store_dir.  Never logs or returns a secret. */
+ * cfg->pull.store_dir.  progress (may be NULL) is called about once a
+ * second during transfers; non-zero cancels (a transient failure).  Never
+ * logs or returns a secret. */
 void pull_sandbox(struct db *db, const struct config *cfg,
                   const struct keyring *ring, const struct sandbox *sb,
+                  int (*progress)(void *), void *progress_arg,
                   struct pull_outcome *out);
 
 #endif

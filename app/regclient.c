@@ -148,6 +148,8 @@ struct client {
 	size_t bearer_len;		/* bytes allocated for bearer */
 	struct timespec bearer_expiry;	/* CLOCK_MONOTONIC: fetch a new one after */
 	char errbuf[CURL_ERROR_SIZE];	/* libcurl's message for the last transfer */
+	struct timespec last_progress;	/* CLOCK_MONOTONIC of the last pol->progress call */
+	bool cancelled;			/* pol->progress asked to stop */
 };
 
 struct request {
@@ -480,6 +482,30 @@ remaining_ms(const struct client *c)
 	return ms < 1 ? 0 : ms > 86400000LL ? 86400000L : (long)ms;
 }
 
+/* libcurl's progress callback: at most once a second, ask the caller's
+ * pol->progress whether to go on. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+            curl_off_t ulnow)
+{
+	struct client *c = arg;
+	struct timespec now;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec == c->last_progress.tv_sec)
+		return 0;
+	c->last_progress = now;
+	if (c->pol->progress(c->pol->progress_arg) != 0) {
+		c->cancelled = true;
+		return 1;
+	}
+	return 0;
+}
+
 #define SET(opt, val) do { \
 	if ((rc = curl_easy_setopt(c->curl, opt, val)) != CURLE_OK) \
 		goto out; \
@@ -543,6 +569,11 @@ transfer(struct client *c, const char *url, const char *scheme,
 	SET(CURLOPT_ERRORBUFFER, c->errbuf);
 	SET(CURLOPT_USERAGENT, USER_AGENT);
 	SET(CURLOPT_HTTPHEADER, hdrs);
+	if (c->pol->progress != NULL) {
+		SET(CURLOPT_NOPROGRESS, 0L);
+		SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+		SET(CURLOPT_XFERINFODATA, c);
+	}
 	rc = curl_easy_perform(c->curl);
 out:
 	/* libcurl made no copy of the list: wipe the Authorization line. */
@@ -676,6 +707,9 @@ transport_failure(struct client *c, CURLcode rc, const struct response *r,
 		    "%s sent a response larger than %zu bytes", what,
 		    r->rq->body_max);
 	switch (rc) {
+	case CURLE_ABORTED_BY_CALLBACK:
+		return fail(c, REG_UNREACHABLE, true, "%s: the pull was "
+		    "interrupted (the provisioner is stopping)", what);
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return fail(c, REG_UNREACHABLE, true, "%s: cannot resolve the "
 		    "host name (%s)", what, detail);

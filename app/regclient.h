@@ -42,6 +42,11 @@ struct reg_policy {
 	long connect_timeout_s;		/* e.g. 10 */
 	long stall_timeout_s;		/* abort a transfer below 1 byte/s for this long */
 	long total_timeout_s;		/* 0: none (pulls); verify uses a short one */
+	/* Called about once a second while a transfer runs (NULL: never).
+	 * A non-zero return cancels the pull: it fails as registry_unreachable,
+	 * transient, and nothing half-written is kept. */
+	int (*progress)(void *arg);
+	void *progress_arg;
 };
 
 struct reg_creds {

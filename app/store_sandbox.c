@@ -301,6 +301,22 @@ guarded(struct db_query *q)
 
 #define GUARD " WHERE id = ? AND lease_owner = ? AND status = 'provisioning'"
 
+static const char sql_renew[] =
+    "UPDATE sandboxes SET lease_until = UTC_TIMESTAMP(3) + INTERVAL ? SECOND" GUARD;
+
+enum db_status
+store_sandbox_renew(struct db *db, const struct uuid *id, const char *owner,
+                    unsigned lease_seconds)
+{
+	struct db_query q;
+
+	db_query_init(&q, db, sql_renew);
+	db_param_int(&q, lease_seconds);
+	db_param_bin(&q, id->b, 16);
+	db_param_str(&q, owner);
+	return guarded(&q);
+}
+
 static const char sql_ready[] =
     "UPDATE sandboxes SET status = 'ready', image_digest = ?, error_code = NULL,"
     " error_message = NULL, lease_owner = NULL, lease_until = NULL,"

@@ -77,6 +77,10 @@ enum db_status store_sandbox_destroy(struct db *db, const struct uuid *ws,
  * lease_seconds, as owner.  Counts the attempt.  DB_NOT_FOUND: no work. */
 enum db_status store_sandbox_claim(struct db *db, const char *owner,
                                    unsigned lease_seconds, struct sandbox *out);
+/* Extend the lease while a pull goes on.  DB_NOT_FOUND: lease lost
+ * (destroyed meanwhile, or taken over after the lease ran out). */
+enum db_status store_sandbox_renew(struct db *db, const struct uuid *id,
+                                   const char *owner, unsigned lease_seconds);
 /* Record the outcome, only if the sandbox is still provisioning and
  * leased by owner (a DELETE meanwhile wins).  DB_NOT_FOUND otherwise. */
 enum db_status store_sandbox_ready(struct db *db, const struct uuid *id,
