@@ -19,11 +19,11 @@ import secrets
 import uuid
 
 import tap
+from apicheck import UUID, UUID_IN_RE, hexid
 from modbox_harness import Stack, StackError, sanitizer_check
 
-UUID_LINE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$")
+UUID_LINE = re.compile(r"\A" + UUID + r"\n\Z")
 KEY_LINE = re.compile(r"^mbx_[A-Za-z0-9_-]{43,}\n$")
-UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 stack = Stack()
 stack.__enter__()
@@ -41,10 +41,6 @@ def res(r):
 
 def diff(a, b):
     return "\n".join(difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=0))[:3000]
-
-
-def hexid(u):
-    return u.replace("-", "")
 
 
 # --------------------------------------------------------------- migrate
@@ -111,12 +107,12 @@ def key_list(user):
 
 r, lines = key_list(USER)
 tap.ok(r.returncode == 0 and len(lines) == 3, "key list → exit 0, one line per key (3)", res(r))
-tap.ok(all(UUID_RE.match(l) and re.search(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}", l) for l in lines),
+tap.ok(all(UUID_IN_RE.match(l) and re.search(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}", l) for l in lines),
        "each line starts with the key id and shows its creation time", r.stdout)
 tap.ok(not any(k in r.stdout or k[4:] in r.stdout or k[4:24] in r.stdout for k in (K1, K2, K3)),
        "key list never shows a key (nor its random part)", r.stdout)
 tap.ok(not re.search(r"(?i)revoked", r.stdout), "no key is marked revoked yet", r.stdout)
-ids = [UUID_RE.match(l).group(0) for l in lines if UUID_RE.match(l)]
+ids = [UUID_IN_RE.match(l).group(0) for l in lines if UUID_IN_RE.match(l)]
 tap.is_(len(set(ids)), 3, "three distinct key ids")
 other = admin("user", "create", "keyless").stdout.strip()
 r, _ = key_list(other)
@@ -130,7 +126,7 @@ tap.ok(g.status == 401 and g.headers.get("www-authenticate", "").startswith("Bea
 r, lines = key_list(USER)
 revoked = [l for l in lines if re.search(r"(?i)revoked", l)]
 tap.ok(len(revoked) == 1, "key list marks exactly one key revoked", r.stdout)
-revoked_id = UUID_RE.match(revoked[0]).group(0) if revoked else None
+revoked_id = UUID_IN_RE.match(revoked[0]).group(0) if revoked else None
 live = [i for i in ids if i != revoked_id]
 # K2 is the second created: key list is oldest first, so it is ids[1]
 r = admin("key", "revoke", ids[1])

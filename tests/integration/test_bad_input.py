@@ -19,62 +19,12 @@ deleted, and a third dump must equal the first again.
 """
 
 import atexit
-import json
 import secrets
 import uuid
 
 import tap
+from apicheck import ANY, NOFIELD, allow_set, dumps, expect_error, jbody, short, show
 from modbox_harness import Stack, sanitizer_check
-
-NOFIELD = object()
-ANY = object()
-
-
-def jbody(r):
-    try:
-        return json.loads(r.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        return None
-
-
-def show(r):
-    return "status %s headers %r\nbody %r" % (r.status, r.headers, r.body[:500])
-
-
-def error_problems(r, status, code, field=ANY):
-    errs = []
-    if r.status != status:
-        errs.append("status %r, want %r" % (r.status, status))
-    if not r.headers.get("content-type", "").lower().startswith("application/json"):
-        errs.append("Content-Type %r, want application/json" % r.headers.get("content-type"))
-    j = jbody(r)
-    if not isinstance(j, dict) or set(j) != {"error"} or not isinstance(j["error"], dict):
-        errs.append("body is not exactly {\"error\": {...}}")
-    else:
-        e = j["error"]
-        if e.get("code") != code:
-            errs.append("error.code %r, want %r" % (e.get("code"), code))
-        if not isinstance(e.get("message"), str) or not e["message"].strip():
-            errs.append("error.message missing or empty")
-        if field is NOFIELD and "field" in e:
-            errs.append("error.field %r, want none" % e["field"])
-        elif field not in (ANY, NOFIELD) and e.get("field") != field:
-            errs.append("error.field %r, want %r" % (e.get("field"), field))
-    if status == 401 and not r.headers.get("www-authenticate", "").startswith("Bearer"):
-        errs.append("no WWW-Authenticate: Bearer on a 401")
-    if status == 405 and not r.headers.get("allow"):
-        errs.append("no Allow on a 405")
-    return errs
-
-
-def expect_error(r, status, code, desc, field=ANY):
-    errs = error_problems(r, status, code, field)
-    return tap.ok(not errs, desc, "\n".join(errs) + "\n" + show(r))
-
-
-def short(v, n=50):
-    s = repr(v)
-    return s if len(s) <= n else s[:n] + "...(%d)" % len(s)
 
 
 # ------------------------------------------------------------------ set-up
@@ -122,10 +72,6 @@ def both(desc, body_post, body_put, status, code, field=ANY, **kw):
     if body_put is not None:
         expect_error(put(body_put, **kw), status, code, "PUT %s → %d %s" % (desc, status, code)
                      + ("" if field in (ANY, NOFIELD) else " field %s" % field), field)
-
-
-def dumps(obj):
-    return json.dumps(obj).encode()
 
 
 # ------------------------------------------------------- malformed JSON 400
@@ -447,10 +393,6 @@ for q, field in (("limit=%00", "limit"), ("limit=1%00", "limit"), ("cursor=%ff",
 
 # ----------------------------------------------------- methods and paths
 tap.diag("unknown methods and paths")
-
-
-def allow_set(r):
-    return {m.strip().upper() for m in r.headers.get("allow", "").split(",") if m.strip()}
 
 
 for method, path, allow in (("PATCH", "/registries", {"GET", "POST"}),

@@ -16,24 +16,19 @@ byte-identical (mariadb-dump before and after).  One Stack serves every case.
 import atexit
 import datetime
 import difflib
-import json
 import re
 import time
-import urllib.parse
 import uuid
 
 import tap
+from apicheck import (ANY, NOFIELD, TS_RE, TYPE_OR_VALUE, UUID_RE, allow_set, dumps,
+                      error_problems, expect_error, is_int, jbody, parse_ts, qs, short, show)
 from modbox_harness import Stack, sanitizer_check
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 FIELDS = {"id", "name", "image", "tag", "registry_id", "description", "memory_mb",
           "ttl_seconds", "readiness_port", "enabled", "global", "created_at", "updated_at"}
 GLOBAL_IMAGES = ["modbox/code-exec", "modbox/chromium", "modbox/ubuntu"]
 PREFIX = "/api/modbox.fcgi"
-NOFIELD = object()      # "the error must not name a field"
-ANY = object()          # "do not look at error.field"
-TYPE_OR_VALUE = ("wrong_type", "invalid_value")   # README does not say which one
 
 PASSWORDS = []          # every registry password sent; none may come back
 
@@ -44,76 +39,12 @@ def pw(tag):
     return p
 
 
-def show(r):
-    return "status %s headers %r\nbody %r" % (r.status, r.headers, r.body[:700])
-
-
-def jbody(r):
-    try:
-        return json.loads(r.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        return None
-
-
-def short(v, n=50):
-    s = repr(v)
-    return s if len(s) <= n else s[:n] + "...(%d)" % len(s)
-
-
 def err_message(r):
     j = jbody(r)
     try:
         return j["error"]["message"]
     except (TypeError, KeyError):
         return ""
-
-
-def error_problems(r, status, code, field=ANY):
-    """What is wrong with r as the error README.md documents (a list).
-    code may be a tuple of acceptable codes."""
-    errs = []
-    if r.status != status:
-        errs.append("status %r, want %r" % (r.status, status))
-    ctype = r.headers.get("content-type", "")
-    if not ctype.lower().startswith("application/json"):
-        errs.append("Content-Type %r, want application/json" % ctype)
-    j = jbody(r)
-    if not isinstance(j, dict) or set(j) != {"error"} or not isinstance(j["error"], dict):
-        errs.append("body is not exactly {\"error\": {...}}")
-    else:
-        e = j["error"]
-        codes = code if isinstance(code, tuple) else (code,)
-        if e.get("code") not in codes:
-            errs.append("error.code %r, want %s" % (e.get("code"), " or ".join(map(repr, codes))))
-        if not isinstance(e.get("message"), str) or not e["message"].strip():
-            errs.append("error.message missing or empty")
-        extra = set(e) - {"code", "message", "field"}
-        if extra:
-            errs.append("unexpected keys in error: %r" % sorted(extra))
-        if field is NOFIELD:
-            if "field" in e:
-                errs.append("error.field %r present, want none" % e["field"])
-        elif field is not ANY and e.get("field") != field:
-            errs.append("error.field %r, want %r" % (e.get("field"), field))
-    if status == 401 and not r.headers.get("www-authenticate", "").startswith("Bearer"):
-        errs.append("WWW-Authenticate %r, want Bearer ..." % r.headers.get("www-authenticate"))
-    if status == 405 and not r.headers.get("allow"):
-        errs.append("no Allow header on a 405")
-    return errs
-
-
-def expect_error(r, status, code, desc, field=ANY):
-    errs = error_problems(r, status, code, field)
-    return tap.ok(not errs, desc, "\n".join(errs) + "\n" + show(r))
-
-
-def parse_ts(s):
-    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(
-        tzinfo=datetime.timezone.utc)
-
-
-def is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def image_problems(obj, want=None):
@@ -166,14 +97,6 @@ def expect_image(r, status, desc, want=None):
 
 def without(d, *keys):
     return {k: v for k, v in d.items() if k not in keys}
-
-
-def qs(**params):
-    return "?" + urllib.parse.urlencode(params)
-
-
-def dumps(obj):
-    return json.dumps(obj).encode()
 
 
 # ------------------------------------------------------------------ set-up
@@ -719,10 +642,6 @@ expect_image(r, 201, "the name of a deleted image can be used again → 201")
 
 # ----------------------------------------------------------- 405 and 404
 tap.diag("405 with Allow, unknown paths")
-
-
-def allow_set(r):
-    return {m.strip().upper() for m in r.headers.get("allow", "").split(",") if m.strip()}
 
 
 for method, path, must, mustnot in (

@@ -22,26 +22,12 @@ collection routes.  One TAP line per cell.
 """
 
 import atexit
-import json
-import re
 import secrets
 import uuid
 
 import tap
+from apicheck import UUID_IN_RE, jbody, show
 from modbox_harness import Stack, sanitizer_check
-
-UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def jbody(r):
-    try:
-        return json.loads(r.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def show(r):
-    return "status %s headers %r\nbody %r" % (r.status, r.headers, r.body[:500])
 
 
 def err_code(r):
@@ -91,7 +77,7 @@ for k in (rk_key, ri_key):
 r = stack.admin("key", "revoke", rk_key, check=False)
 tap.is_(r.returncode, 0, "modbox-admin key revoke KEY → exit 0")
 listing = stack.admin("key", "list", ri_uid, check=False).stdout
-ids = UUID_RE.findall(listing)
+ids = UUID_IN_RE.findall(listing)
 tap.ok(len(ids) == 1, "modbox-admin key list shows the one key id of the second user", listing)
 r = stack.admin("key", "revoke", ids[0] if ids else "none", check=False)
 tap.is_(r.returncode, 0, "modbox-admin key revoke KEY_ID → exit 0")

@@ -44,6 +44,7 @@ import tempfile
 import time
 
 import tap
+from apicheck import jbody, show
 from modbox_harness import BUILDDIR, Stack, sanitizer_check
 from registry_harness import (CA, REF_ANNOTATION, Registry, TokenServer, build_image,
                               build_index, check_layout, layout_ref, push, run,
@@ -87,17 +88,6 @@ for _u, _p in ((USER, PASSWORD), (USER, WRONG), (TUSER, TPASS), (TUSER, TWRONG))
 
 ALL = []                    # every response of the script
 TOOL_OUTPUT = []            # what regpull printed
-
-
-def show(r):
-    return "status %s body %r" % (r.status, r.body[:600])
-
-
-def jbody(r):
-    try:
-        return json.loads(r.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        return None
 
 
 def sbshow(sb):

@@ -11,23 +11,18 @@ with WWW-Authenticate.  One Stack serves every case.
 
 import atexit
 import datetime
-import json
-import re
 import sys
 import time
-import urllib.parse
 import uuid
 
 import tap
+from apicheck import (NOFIELD, TS_RE, UUID_RE, allow_set, error_problems, expect_error, jbody,
+                      parse_ts, qs, show)
 from modbox_harness import Stack, sanitizer_check
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 FIELDS = {"id", "name", "server", "username", "email", "enabled",
           "created_at", "updated_at"}
 PREFIX = "/api/modbox.fcgi"
-NOFIELD = object()      # "the error must not name a field"
-ANY = object()          # "do not look at error.field"
 
 # Every password sent by this script; none may ever come back.
 PASSWORDS = []
@@ -37,60 +32,6 @@ def pw(tag):
     p = "pw-%s-%s" % (tag, uuid.uuid4().hex)
     PASSWORDS.append(p)
     return p
-
-
-def show(r):
-    body = r.body[:600]
-    return "status %s headers %r\nbody %r" % (r.status, r.headers, body)
-
-
-def jbody(r):
-    try:
-        return json.loads(r.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def error_problems(r, status, code, field=ANY):
-    """What is wrong with r as the error README.md documents (a list)."""
-    errs = []
-    if r.status != status:
-        errs.append("status %r, want %r" % (r.status, status))
-    ctype = r.headers.get("content-type", "")
-    if not ctype.lower().startswith("application/json"):
-        errs.append("Content-Type %r, want application/json" % ctype)
-    j = jbody(r)
-    if not isinstance(j, dict) or set(j) != {"error"} or not isinstance(j["error"], dict):
-        errs.append("body is not exactly {\"error\": {...}}")
-    else:
-        e = j["error"]
-        if e.get("code") != code:
-            errs.append("error.code %r, want %r" % (e.get("code"), code))
-        if not isinstance(e.get("message"), str) or not e["message"].strip():
-            errs.append("error.message missing or empty")
-        extra = set(e) - {"code", "message", "field"}
-        if extra:
-            errs.append("unexpected keys in error: %r" % sorted(extra))
-        if field is NOFIELD:
-            if "field" in e:
-                errs.append("error.field %r present, want none" % e["field"])
-        elif field is not ANY and e.get("field") != field:
-            errs.append("error.field %r, want %r" % (e.get("field"), field))
-    if status == 401 and not r.headers.get("www-authenticate", "").startswith("Bearer"):
-        errs.append("WWW-Authenticate %r, want Bearer ..." % r.headers.get("www-authenticate"))
-    if status == 405 and not r.headers.get("allow"):
-        errs.append("no Allow header on a 405")
-    return errs
-
-
-def expect_error(r, status, code, desc, field=ANY):
-    errs = error_problems(r, status, code, field)
-    return tap.ok(not errs, desc, "\n".join(errs) + "\n" + show(r))
-
-
-def parse_ts(s):
-    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(
-        tzinfo=datetime.timezone.utc)
 
 
 def registry_problems(obj, want=None):
@@ -133,10 +74,6 @@ def expect_registry(r, status, desc, want=None):
         errs.append("the word 'password' appears in a success body")
     tap.ok(not errs, desc, "\n".join(errs) + "\n" + show(r))
     return jbody(r) if not errs else None
-
-
-def qs(**params):
-    return "?" + urllib.parse.urlencode(params)
 
 
 # ------------------------------------------------------------------ set-up
@@ -621,10 +558,6 @@ expect_registry(r, 201, "the name of a deleted registry can be used again → 20
 
 # ----------------------------------------------------------- 405 and 404
 tap.diag("405 with Allow, unknown paths")
-
-
-def allow_set(r):
-    return {m.strip().upper() for m in r.headers.get("allow", "").split(",") if m.strip()}
 
 
 for method, path, must, mustnot in (

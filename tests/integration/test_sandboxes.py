@@ -23,14 +23,14 @@ import datetime
 import difflib
 import json
 import os
-import re
 import secrets
 import threading
 import time
-import urllib.parse
 import uuid
 
 import tap
+from apicheck import (ANY, NOFIELD, TS_RE, TYPE_OR_VALUE, UUID_RE, dumps, error_problems,
+                      expect_error, hexid, is_int, jbody, parse_ts, qs, short, show)
 from modbox_harness import Stack, sanitizer_check
 
 try:
@@ -40,15 +40,10 @@ except ImportError:  # python3-cryptography is in tests/deps.sh; skip if absent
     AESGCM = None
     InvalidTag = Exception
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 SB_FIELDS = {"task_id", "image_id", "image", "tag", "status", "ttl_seconds", "image_digest",
              "error", "created_at", "updated_at", "ready_at", "expires_at"}
 STATUSES = ("provisioning", "ready", "failed", "destroyed")
 PREFIX = "/api/modbox.fcgi"
-NOFIELD = object()      # "the error must not name a field"
-ANY = object()          # "do not look at error.field"
-TYPE_OR_VALUE = ("wrong_type", "invalid_value")   # README does not say which one
 WAIT_MAX = 3            # [http] wait_max_seconds of this stack
 DIGEST = "sha256:" + "ab" * 32
 # upper time bounds get this much more when the app runs under valgrind
@@ -61,70 +56,6 @@ def secret(tag):
     s = "envsecret-%s-%s" % (tag, secrets.token_hex(12))
     SECRETS.append(s)
     return s
-
-
-def show(r):
-    return "status %s headers %r\nbody %r" % (r.status, r.headers, r.body[:700])
-
-
-def jbody(r):
-    try:
-        return json.loads(r.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        return None
-
-
-def short(v, n=40):
-    s = repr(v)
-    return s if len(s) <= n else s[:n] + "...(%d)" % len(s)
-
-
-def error_problems(r, status, code, field=ANY):
-    """What is wrong with r as the error README.md documents (a list).
-    code may be a tuple of acceptable codes."""
-    errs = []
-    if r.status != status:
-        errs.append("status %r, want %r" % (r.status, status))
-    ctype = r.headers.get("content-type", "")
-    if not ctype.lower().startswith("application/json"):
-        errs.append("Content-Type %r, want application/json" % ctype)
-    j = jbody(r)
-    if not isinstance(j, dict) or set(j) != {"error"} or not isinstance(j["error"], dict):
-        errs.append("body is not exactly {\"error\": {...}}")
-    else:
-        e = j["error"]
-        codes = code if isinstance(code, tuple) else (code,)
-        if e.get("code") not in codes:
-            errs.append("error.code %r, want %s" % (e.get("code"), " or ".join(map(repr, codes))))
-        if not isinstance(e.get("message"), str) or not e["message"].strip():
-            errs.append("error.message missing or empty")
-        extra = set(e) - {"code", "message", "field"}
-        if extra:
-            errs.append("unexpected keys in error: %r" % sorted(extra))
-        if field is NOFIELD:
-            if "field" in e:
-                errs.append("error.field %r present, want none" % e["field"])
-        elif field is not ANY and e.get("field") != field:
-            errs.append("error.field %r, want %r" % (e.get("field"), field))
-    if status == 401 and not r.headers.get("www-authenticate", "").startswith("Bearer"):
-        errs.append("WWW-Authenticate %r, want Bearer ..." % r.headers.get("www-authenticate"))
-    if status == 405 and not r.headers.get("allow"):
-        errs.append("no Allow header on a 405")
-    return errs
-
-
-def expect_error(r, status, code, desc, field=ANY):
-    errs = error_problems(r, status, code, field)
-    return tap.ok(not errs, desc, "\n".join(errs) + "\n" + show(r))
-
-
-def parse_ts(s):
-    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(
-        tzinfo=datetime.timezone.utc)
-
-
-def is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def sandbox_problems(obj, want=None):
@@ -183,18 +114,6 @@ def expect_sandbox(r, status, desc, want=None):
     errs += sandbox_problems(jbody(r), want)
     tap.ok(not errs, desc, "\n".join(errs) + "\n" + show(r))
     return jbody(r) if not errs else None
-
-
-def qs(**params):
-    return "?" + urllib.parse.urlencode(params)
-
-
-def dumps(obj):
-    return json.dumps(obj).encode()
-
-
-def hexid(u):
-    return u.replace("-", "")
 
 
 # ------------------------------------------------------------------ set-up
@@ -355,10 +274,10 @@ r = provision({"task_id": fresh(), "image_id": IMG["id"]}, content_type="applica
 expect_sandbox(r, 202, "provision with Content-Type application/json; charset=utf-8 → 202")
 for task in ("x" * 128, "a.b~c_D-9", "A", "...", "-", "~"):
     r = provision({"task_id": task, "image_id": IMG["id"]})
-    o = expect_sandbox(r, 202, "provision task_id %s → 202" % short(task), want={"task_id": task})
+    o = expect_sandbox(r, 202, "provision task_id %s → 202" % short(task, 40), want={"task_id": task})
     r = sget(task)
     tap.ok(o is not None and r.status == 200 and jbody(r) == o,
-           "... GET /sandboxes/%s → 200, the same object" % short(task), show(r))
+           "... GET /sandboxes/%s → 200, the same object" % short(task, 40), show(r))
 r = provision({"task_id": "CaseT", "image_id": IMG["id"]})
 expect_sandbox(r, 202, "provision task_id CaseT → 202")
 r = provision({"task_id": "caset", "image_id": IMG["id"]})
@@ -903,15 +822,15 @@ def bad(desc, body, status, code, field=ANY, **kw):
 bad("without task_id", base(task_id=REMOVE), 422, "missing_field", "task_id")
 for t in ("", "x" * 129, "a b", "a/b", ".", "..", "provision", "wait", "a%20b", "é", "a\tb", "a?b", "a#b",
           "a\u0000b", "' OR 1=1 --"):
-    bad("task_id %s" % short(t), base(task_id=t), 422, "invalid_value", "task_id")
+    bad("task_id %s" % short(t, 40), base(task_id=t), 422, "invalid_value", "task_id")
 for t in (123, None, ["x"], True, {"a": "b"}):
-    bad("task_id %s" % short(t), base(task_id=t), 422, "wrong_type", "task_id")
+    bad("task_id %s" % short(t, 40), base(task_id=t), 422, "wrong_type", "task_id")
 bad("without image_id", base(image_id=REMOVE), 422, "missing_field", "image_id")
 for v in ("not-a-uuid", "", hexid(IMG["id"]), "{%s}" % IMG["id"], IMG["id"] + "0", IMG["id"][:-1],
           "' OR 1=1 --"):
-    bad("image_id %s" % short(v), base(image_id=v), 422, "invalid_value", "image_id")
+    bad("image_id %s" % short(v, 40), base(image_id=v), 422, "invalid_value", "image_id")
 for v in (5, None, [IMG["id"]], True):
-    bad("image_id %s" % short(v), base(image_id=v), 422, "wrong_type", "image_id")
+    bad("image_id %s" % short(v, 40), base(image_id=v), 422, "wrong_type", "image_id")
 r_rand = provision(base(task_id="same-task", image_id=str(uuid.uuid4())))
 expect_error(r_rand, 422, "invalid_value", "provision with a random image_id → 422 invalid_value field image_id",
              field="image_id")
@@ -926,19 +845,19 @@ bad("a disabled image", base(image_id=IMG_OFF["id"]), 422, "image_disabled")
 for v in (59, 0, -1, 604801, 2 ** 31, 2 ** 32 + 600):
     bad("ttl_seconds %d" % v, base(ttl_seconds=v), 422, "invalid_value", "ttl_seconds")
 for v in ("60", True, [60], {"s": 60}):
-    bad("ttl_seconds %s" % short(v), base(ttl_seconds=v), 422, "wrong_type", "ttl_seconds")
+    bad("ttl_seconds %s" % short(v, 40), base(ttl_seconds=v), 422, "wrong_type", "ttl_seconds")
 bad("ttl_seconds 1.5", base(ttl_seconds=1.5), 422, TYPE_OR_VALUE, "ttl_seconds")
 bad("ttl_seconds 600.0", base(ttl_seconds=600.0), 422, TYPE_OR_VALUE, "ttl_seconds")
 for num in (b"1e400", b"-1e400", b"99999999999999999999", b"18446744073709551616"):
     raw = dumps(base(ttl_seconds="@@")).replace(b'"@@"', num)
     bad("ttl_seconds %s" % num.decode(), raw, 422, TYPE_OR_VALUE, "ttl_seconds")
 for v in ([], "A=1", 1, True, [["A", "1"]]):
-    bad("env_vars %s" % short(v), base(env_vars=v), 422, "wrong_type", "env_vars")
+    bad("env_vars %s" % short(v, 40), base(env_vars=v), 422, "wrong_type", "env_vars")
 for name in ("1A", "A-B", "", "A B", "é", "A.B", "N" * 129, "A=B", "$A"):
-    bad("env name %s" % short(name), base(env_vars={"OK": "v", name: secret("name")}), 422, "invalid_value",
+    bad("env name %s" % short(name, 40), base(env_vars={"OK": "v", name: secret("name")}), 422, "invalid_value",
         "env_vars")
 for v in (1, None, {}, {"x": "y"}, [], True, 1.5):
-    bad("env value %s" % short(v), base(env_vars={"K": v}), 422, TYPE_OR_VALUE, "env_vars")
+    bad("env value %s" % short(v, 40), base(env_vars={"K": v}), 422, TYPE_OR_VALUE, "env_vars")
 bad("env value holding \\u0000", base(env_vars={"K": "a\u0000" + secret("nul")}), 422, "invalid_value", "env_vars")
 raw = b'{"task_id": "v-nulkey", "image_id": "%s", "env_vars": {"A\\u0000B": "x"}}' % IMG["id"].encode()
 r = provision(raw)
@@ -956,7 +875,7 @@ bad("a JSON array", b"[]", 422, "invalid_body", NOFIELD)
 bad("a JSON string", b'"x"', 422, "invalid_body", NOFIELD)
 for raw in (b"{", b"", b'{"task_id": "v-x", "image_id": "%s"} x' % IMG["id"].encode(), b"{'task_id': 'x'}",
             b'{"task_id": "v-x",}', b'{"task_id": "caf\xe9", "image_id": "x"}'):
-    bad("malformed %s" % short(raw), raw, 400, "invalid_json", NOFIELD)
+    bad("malformed %s" % short(raw, 40), raw, 400, "invalid_json", NOFIELD)
 bad("Content-Type text/plain", dumps(base()), 415, "unsupported_media_type", NOFIELD, content_type="text/plain")
 bad("without Content-Type", dumps(base()), 415, "unsupported_media_type", NOFIELD, content_type=None)
 bad("a 70000-byte body", dumps(base(env_vars={"K": "x" * 70000})), 413, "payload_too_large", NOFIELD)

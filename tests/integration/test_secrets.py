@@ -20,13 +20,8 @@ import re
 import secrets
 
 import tap
+from apicheck import show
 from modbox_harness import Stack, sanitizer_check
-
-UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def show(r):
-    return "status %s headers %r\nbody %r" % (r.status, r.headers, r.body[:400])
 
 
 stack = Stack()
