@@ -36,7 +36,7 @@ static const struct route routes[] = {
 void
 api_db_error(struct api_ctx *ctx, enum db_status st)
 {
-	if (st == DB_UNAVAILABLE) {
+	if (st == DB_UNAVAILABLE || st == DB_DEADLOCK) {
 		http_response_error(ctx->resp, 503, "unavailable",
 		    "the service is temporarily unavailable; retry shortly", NULL);
 		http_response_header(ctx->resp, "Retry-After", "1");

@@ -235,14 +235,7 @@ api_sandboxes_provision(struct api_ctx *ctx)
 			goto out;
 		}
 	}
-	if ((st = db_begin(ctx->env->db)) != DB_OK) {
-		api_db_error(ctx, st);
-		goto out;
-	}
 	st = store_sandbox_provision(ctx->env->db, &sb, text ? &sealed : NULL);
-	if (st == DB_OK)
-		st = db_commit(ctx->env->db);
-	db_rollback(ctx->env->db);
 	if (st == DB_DUPLICATE)
 		http_response_error(ctx->resp, 409, "task_id_taken",
 		    "a sandbox with this task_id exists in the workspace; destroy it "

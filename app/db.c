@@ -94,8 +94,12 @@ classify(struct db *db, unsigned e, const char *msg, const char *what)
 		db_disconnect(db);
 		return DB_UNAVAILABLE;
 	}
-	if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT ||
-	    e == ER_QUERY_INTERRUPTED) {
+	if (e == ER_LOCK_DEADLOCK) {
+		log_info("deadlock during %s: the transaction was rolled back", what);
+		db->in_tx = false;
+		return DB_DEADLOCK;
+	}
+	if (e == ER_LOCK_WAIT_TIMEOUT || e == ER_QUERY_INTERRUPTED) {
 		log_warn("database busy during %s (%u: %s)", what, e, msg);
 		return DB_UNAVAILABLE;
 	}

@@ -24,7 +24,9 @@ enum db_status {
 	DB_OK = 0,
 	DB_NOT_FOUND,		/* no (more) rows; FK parent missing on insert */
 	DB_DUPLICATE,		/* unique key clash */
-	DB_UNAVAILABLE,		/* server gone, timeout, deadlock: try later */
+	DB_UNAVAILABLE,		/* server gone, lock wait timeout: try later */
+	DB_DEADLOCK,		/* the server rolled the transaction back (deadlock):
+				 * the whole transaction may be run again */
 	DB_ERROR,		/* anything else (logged where it happened) */
 };
 

@@ -119,7 +119,7 @@ pull_sandbox(struct db *db, const struct config *cfg, const struct keyring *ring
 	}
 	if (sb->has_registry) {
 		st = store_registry_get_sealed(db, &sb->registry_id, &reg, &pw);
-		if (st == DB_UNAVAILABLE || st == DB_ERROR) {
+		if (st == DB_UNAVAILABLE || st == DB_DEADLOCK || st == DB_ERROR) {
 			out->transient = true;
 			snprintf(out->code, sizeof out->code, "registry_unreachable");
 			snprintf(out->message, sizeof out->message,

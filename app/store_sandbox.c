@@ -91,8 +91,6 @@ fetch_one(struct db_query *q, struct sandbox *out)
 	return st;
 }
 
-static const char sql_task_status[] =
-    "SELECT status FROM sandboxes WHERE workspace_id = ? AND task_id = ? FOR UPDATE";
 static const char sql_delete_destroyed[] =
     "DELETE FROM sandboxes WHERE workspace_id = ? AND task_id = ? AND status = 'destroyed'";
 static const char sql_insert[] =
@@ -101,35 +99,13 @@ static const char sql_insert[] =
     " next_attempt_at, created_at, updated_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, 'provisioning', ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?)";
 
-enum db_status
-store_sandbox_provision(struct db *db, const struct sandbox *sb,
-                        const struct sealed *env)
+static enum db_status
+insert(struct db *db, const struct sandbox *sb, const struct sealed *env)
 {
 	struct db_query q;
-	char status[16], created[20];
+	char created[20];
 	enum db_status st;
 
-	db_query_init(&q, db, sql_task_status);
-	db_param_bin(&q, sb->workspace_id.b, 16);
-	db_param_str(&q, sb->task_id);
-	db_col_str(&q, status, sizeof status);
-	if ((st = db_query_exec(&q)) != DB_OK)
-		return st;
-	st = db_query_fetch(&q);
-	db_query_done(&q);
-	if (st == DB_OK && strcmp(status, "destroyed") != 0)
-		return DB_DUPLICATE;
-	if (st == DB_OK) {
-		db_query_init(&q, db, sql_delete_destroyed);
-		db_param_bin(&q, sb->workspace_id.b, 16);
-		db_param_str(&q, sb->task_id);
-		st = db_query_exec(&q);
-		db_query_done(&q);
-		if (st != DB_OK)
-			return st;
-	} else if (st != DB_NOT_FOUND) {
-		return st;
-	}
 	db_query_init(&q, db, sql_insert);
 	db_param_bin(&q, sb->id.b, 16);
 	db_param_bin(&q, sb->workspace_id.b, 16);
@@ -157,6 +133,33 @@ store_sandbox_provision(struct db *db, const struct sandbox *sb,
 	st = db_query_exec(&q);
 	db_query_done(&q);
 	return st;
+}
+
+/*
+ * Each statement commits on its own: the insert first (the unique key
+ * decides who wins a race for a task_id; a loser gets DB_DUPLICATE, never
+ * a deadlock), and only when the task_id is taken, the removal of a
+ * destroyed sandbox holding it and one more insert.
+ */
+enum db_status
+store_sandbox_provision(struct db *db, const struct sandbox *sb,
+                        const struct sealed *env)
+{
+	struct db_query q;
+	enum db_status st;
+
+	if ((st = insert(db, sb, env)) != DB_DUPLICATE)
+		return st;
+	db_query_init(&q, db, sql_delete_destroyed);
+	db_param_bin(&q, sb->workspace_id.b, 16);
+	db_param_str(&q, sb->task_id);
+	st = db_query_exec(&q);
+	if (st == DB_OK && db_query_affected(&q) == 0)
+		st = DB_DUPLICATE;	/* held by a sandbox not destroyed */
+	db_query_done(&q);
+	if (st != DB_OK)
+		return st;
+	return insert(db, sb, env);
 }
 
 static const char sql_get[] =

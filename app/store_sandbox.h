@@ -45,9 +45,10 @@ const char *sandbox_status_name(enum sandbox_status st);
 #define SANDBOX_AD_LEN 48
 void sandbox_env_ad(const struct sandbox *sb, unsigned char ad[SANDBOX_AD_LEN]);
 
-/* Inside the caller's transaction: insert sb (status provisioning), after
- * deleting a destroyed sandbox of the same task_id.  env may be NULL.
- * DB_DUPLICATE: the task_id is in use by a sandbox not destroyed. */
+/* Insert sb (status provisioning), replacing a destroyed sandbox of the
+ * same task_id; not inside a transaction (each statement commits).  env
+ * may be NULL.  DB_DUPLICATE: the task_id is in use by a sandbox not
+ * destroyed. */
 enum db_status store_sandbox_provision(struct db *db, const struct sandbox *sb,
                                        const struct sealed *env);
 

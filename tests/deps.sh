@@ -13,6 +13,9 @@ PACKAGES=(
     # run and test
     mariadb-server mariadb-client lighttpd spawn-fcgi python3 curl
     procps ca-certificates
+    # the other supported web servers (tests/integration/test_webservers.py;
+    # the harness runs them with their own config, spawn-fcgi runs the app)
+    nginx apache2
     # benchmarks, memory checks, fuzzing (configure --enable-valgrind/--enable-fuzzing)
     wrk apache2-utils valgrind clang libclang-rt-14-dev
     # registry pull tests and bench: a real registry (distribution 2.8), skopeo

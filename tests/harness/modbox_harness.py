@@ -1,5 +1,8 @@
 """Integration harness: a private MariaDB + lighttpd + modbox.fcgi per test.
 
+(Stack(web="nginx") or Stack(web="apache") puts nginx or Apache
+mod_proxy_fcgi in front instead, the app run by spawn-fcgi.)
+
     import tap
     from modbox_harness import Stack, sanitizer_check
 
@@ -74,6 +77,11 @@ MARIADBD = _which("mariadbd", "/usr/sbin/mariadbd")
 MARIADB = _which("mariadb", "/usr/bin/mariadb")
 MARIADB_DUMP = _which("mariadb-dump", "/usr/bin/mariadb-dump")
 LIGHTTPD = _which("lighttpd", "/usr/sbin/lighttpd")
+NGINX = _which("nginx", "/usr/sbin/nginx")
+APACHE2 = _which("apache2", "/usr/sbin/apache2")
+SPAWN_FCGI = _which("spawn-fcgi", "/usr/bin/spawn-fcgi")
+APACHE_MODULES = "/usr/lib/apache2/modules"
+WEB_SERVERS = ("lighttpd", "nginx", "apache")
 
 
 def free_port():
@@ -238,11 +246,25 @@ class Stack:
                   its first segment: /v1/registries gives SCRIPT_NAME=/v1,
                   PATH_INFO=/registries; with it SCRIPT_NAME="" and PATH_INFO
                   is the whole path.
+      web         "lighttpd" (the default: lighttpd spawns the app), "nginx"
+                  or "apache" (Apache 2.4 with mod_proxy_fcgi).  For nginx and
+                  apache the app runs as max_procs `spawn-fcgi -n` processes
+                  (children of the harness, one 127.0.0.1 TCP port each, stderr
+                  appended to TMP/fcgi-stderr.log = web_log) and the server,
+                  in the foreground with its own config in TMP, balances over
+                  them; it mounts the app at "/" and at "/api/modbox.fcgi" like
+                  the lighttpd config.  Its own logs are in web_server_logs.
     """
 
     def __init__(self, max_procs=2, conf_extra=None, lighttpd_extra=None, fcgi=None,
                  setup_app=True, start_web=True, state_dir=None, port=None,
-                 fix_root_scriptname=True):
+                 fix_root_scriptname=True, web="lighttpd"):
+        if web not in WEB_SERVERS:
+            raise ValueError("web %r: one of %s" % (web, ", ".join(WEB_SERVERS)))
+        self.web = web
+        self._fcgi_procs = []           # [(Popen, port)] of spawn-fcgi -n (nginx, apache)
+        self._fcgi_log = None
+        self.fcgi_ports = []
         self.max_procs = max_procs
         self.conf_extra = conf_extra or {}
         self.lighttpd_extra = list(lighttpd_extra or [])
@@ -292,7 +314,16 @@ class Stack:
         self.key_file = os.path.join(self.tmp, "keys")
         self.www = os.path.join(self.tmp, "www")
         self.lighttpd_conf = os.path.join(self.tmp, "lighttpd.conf")
-        self.web_log = os.path.join(self.tmp, "lighttpd-error.log")
+        # web_log: where the app's stderr goes (lighttpd: its error log).
+        if web == "lighttpd":
+            self.web_log = os.path.join(self.tmp, "lighttpd-error.log")
+            self.web_server_logs = [self.web_log]
+        else:
+            self.web_log = os.path.join(self.tmp, "fcgi-stderr.log")
+            self.web_server_logs = [os.path.join(self.tmp, "%s-%s.log" % (web, k))
+                                    for k in ("error", "access")]
+        self.web_conf = os.path.join(self.tmp, {"lighttpd": "lighttpd.conf", "nginx": "nginx.conf",
+                                                "apache": "apache2.conf"}[web])
         self.asan_dir = os.path.join(self.tmp, "asan")
         self.valgrind_dir = os.path.join(self.tmp, "valgrind")
         for d in (self.www, self.asan_dir, self.valgrind_dir, self.db_tmpdir):
@@ -347,7 +378,7 @@ class Stack:
         if self.start_web_flag:
             t2 = time.monotonic()
             self.start_web()
-            self.timings["lighttpd_start"] = time.monotonic() - t2
+            self.timings["%s_start" % self.web] = time.monotonic() - t2
         self.timings["total"] = time.monotonic() - t0
 
     def close(self):
@@ -370,7 +401,7 @@ class Stack:
         try:
             self.stop_web()
         except Exception as e:  # pylint: disable=broad-except
-            errors.append("stopping lighttpd: %s" % e)
+            errors.append("stopping %s: %s" % (self.web, e))
         try:
             self.stop_db()
         except Exception as e:  # pylint: disable=broad-except
@@ -650,6 +681,20 @@ class Stack:
             f.write(text)
 
     def start_web(self):
+        """Starts the web server (and the app): see the `web` argument."""
+        if self.web == "lighttpd":
+            self._start_lighttpd()
+        else:
+            self._start_other_web()
+
+    def stop_web(self):
+        """Stops the web server and waits for the FastCGI processes to end."""
+        if self.web == "lighttpd":
+            self._stop_lighttpd()
+        else:
+            self._stop_other_web()
+
+    def _start_lighttpd(self):
         """Starts lighttpd in the foreground (-D), which spawns modbox.fcgi.
 
         The app's stderr: lighttpd hands its bin-path children its own fd 2;
@@ -686,7 +731,7 @@ class Stack:
         raise StackError("lighttpd did not start on port %s; %s:\n%s" % (
             self.port, self.web_log, _tail(self.web_log)))
 
-    def stop_web(self):
+    def _stop_lighttpd(self):
         """Stops lighttpd and waits for its FastCGI processes to end too."""
         if self._web is None:
             return
@@ -694,9 +739,19 @@ class Stack:
         self._kill(self._web, "lighttpd")
         # lighttpd sends its backends SIGTERM but does not wait for them: wait
         # here, so valgrind/ASan reports are complete and nothing is left over.
-        # libfcgi's SIGTERM handler only sets a flag checked around accept(),
-        # so a signal landing just before accept() is lost (seen 1 in 4 under
-        # valgrind): repeat it, then SIGKILL.
+        self._term_until_gone(kids)
+        self._web = None
+        if self._web_log is not None:
+            self._web_log.close()
+            self._web_log = None
+
+    @staticmethod
+    def _term_until_gone(kids):
+        """SIGTERM the FastCGI processes until they are gone, then SIGKILL.
+
+        libfcgi's SIGTERM handler only sets a flag checked around accept(),
+        so a signal landing just before accept() is lost (seen 1 in 4 under
+        valgrind): repeat it, then SIGKILL."""
         deadline = time.monotonic() + STOP_TIMEOUT
         while kids and not _wait_gone(kids, 2.0) and time.monotonic() < deadline:
             for p in kids:
@@ -709,8 +764,231 @@ class Stack:
             for p in kids:
                 if _alive(p):
                     sys.stdout.write("# FastCGI process %d (%s, state %s) still there %ds "
-                                     "after lighttpd stopped: SIGKILL\n" % (
+                                     "after SIGTERM: SIGKILL\n" % (
                                          p, _cmdline(p), _proc_state(p), STOP_TIMEOUT + 2))
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except OSError:
+                        pass
+            _wait_gone(kids, 5)
+
+    def restart_web(self):
+        """Stops and starts lighttpd (and so the app), e.g. after a key change."""
+        self.stop_web()
+        self.start_web()
+
+    def app_pids(self):
+        """The pids of the running FastCGI processes."""
+        if self.web != "lighttpd":
+            return [p.pid for p, _ in self._fcgi_procs if p.poll() is None]
+        if self._web is None:
+            return []
+        return _descendants(self._web.pid)
+
+    # ------------------------------------------------------------ nginx, Apache
+    def _fcgi_cmd(self):
+        cmd = [self.fcgi_bin]
+        if self.valgrind:
+            cmd = self.valgrind + ["--log-file=" + os.path.join(self.valgrind_dir, "vg.%p")] + cmd
+        return cmd
+
+    def _start_fcgi(self):
+        """max_procs `spawn-fcgi -n` (it binds 127.0.0.1:PORT, then execs the
+        app on it: the Popen is the app itself, in its own session, SIGTERM
+        when the harness dies), stderr appended to web_log."""
+        if not os.access(self.fcgi_bin, os.X_OK):
+            raise StackError("no FastCGI program at %s (build first)" % self.fcgi_bin)
+        self._fcgi_log = open(self.web_log, "ab")  # pylint: disable=consider-using-with
+        for _ in range(self.max_procs):
+            for attempt in range(5):
+                port = free_port()
+                proc = subprocess.Popen(
+                    [SPAWN_FCGI, "-n", "-a", "127.0.0.1", "-p", str(port), "--"]
+                    + self._fcgi_cmd(),
+                    stdin=subprocess.DEVNULL, stdout=self._fcgi_log, stderr=self._fcgi_log,
+                    env=self.app_env(), preexec_fn=_child_setup(signal.SIGTERM),
+                    close_fds=True)
+                self._fcgi_procs.append((proc, port))
+                deadline = time.monotonic() + START_TIMEOUT
+                while time.monotonic() < deadline and proc.poll() is None \
+                        and not _port_open(port):
+                    time.sleep(0.01)
+                if proc.poll() is None and _port_open(port):
+                    break
+                self._fcgi_procs.pop()
+                self._term_until_gone([proc.pid])
+                proc.wait()
+                if attempt == 4 or "Address already in use" not in _tail(self.web_log, 5):
+                    raise StackError("spawn-fcgi did not start the app on port %d; %s:\n%s" % (
+                        port, self.web_log, _tail(self.web_log)))
+        self.fcgi_ports = [p for _, p in self._fcgi_procs]
+
+    def _stop_fcgi(self):
+        procs, self._fcgi_procs = self._fcgi_procs, []
+        self._term_until_gone([p.pid for p, _ in procs if p.poll() is None])
+        crashed = []
+        for p, port in procs:
+            rc = p.wait()
+            # libfcgi's SIGTERM handler makes the app return from accept and
+            # exit: 0, or -15 when the signal hit outside it.
+            if rc not in (0, -signal.SIGTERM):
+                crashed.append("FastCGI process %d (port %d) ended with %s" % (p.pid, port, rc))
+        if self._fcgi_log is not None:
+            self._fcgi_log.close()
+            self._fcgi_log = None
+        if crashed:
+            raise StackError("; ".join(crashed))
+
+    def _write_nginx_conf(self):
+        t = self.tmp
+        for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            os.makedirs(os.path.join(t, "nginx-tmp", d), exist_ok=True)
+        upstream = "".join("        server 127.0.0.1:%d;\n" % p for p in self.fcgi_ports)
+        # Debian's fastcgi_params is not included: it sets Host-derived names
+        # without the port and a repeated param is sent twice (libfcgi takes
+        # the first).  Request headers go as HTTP_* anyway (Authorization too).
+        # (fastcgi_param is inherited only by a block that sets none: each
+        # location gets the whole list.)
+        params = "".join("            fastcgi_param %s %s;\n" % kv for kv in (
+            ("GATEWAY_INTERFACE", "CGI/1.1"), ("SERVER_SOFTWARE", "nginx"),
+            ("REQUEST_METHOD", "$request_method"), ("REQUEST_URI", "$request_uri"),
+            ("QUERY_STRING", "$query_string"), ("CONTENT_TYPE", "$content_type"),
+            ("CONTENT_LENGTH", "$content_length"), ("SERVER_PROTOCOL", "$server_protocol"),
+            ("REMOTE_ADDR", "$remote_addr"), ("REMOTE_PORT", "$remote_port"),
+            ("SERVER_ADDR", "$server_addr"), ("SERVER_PORT", "$server_port"),
+            ("SERVER_NAME", "$server_name")))
+        text = (
+            "# written by modbox_harness.py\n"
+            "%(user)s"
+            "worker_processes 1;\n"
+            "pid %(t)s/nginx.pid;\n"
+            "error_log %(t)s/nginx-error.log info;\n"
+            "events { worker_connections 256; }\n"
+            "http {\n"
+            "    access_log %(t)s/nginx-access.log;\n"
+            "    client_body_temp_path %(t)s/nginx-tmp/client_body;\n"
+            "    proxy_temp_path %(t)s/nginx-tmp/proxy;\n"
+            "    fastcgi_temp_path %(t)s/nginx-tmp/fastcgi;\n"
+            "    uwsgi_temp_path %(t)s/nginx-tmp/uwsgi;\n"
+            "    scgi_temp_path %(t)s/nginx-tmp/scgi;\n"
+            "    client_max_body_size 16m;\n"
+            "    keepalive_timeout 5;\n"
+            "    upstream modbox {\n%(upstream)s    }\n"
+            "    server {\n"
+            "        listen 127.0.0.1:%(port)d;\n"
+            "        server_name 127.0.0.1;\n"
+            "        location /api/modbox.fcgi {\n"
+            "%(params)s"
+            "            fastcgi_split_path_info ^(/api/modbox\\.fcgi)(/.*)$;\n"
+            "            fastcgi_param SCRIPT_NAME $fastcgi_script_name;\n"
+            "            fastcgi_param PATH_INFO $fastcgi_path_info;\n"
+            "            fastcgi_pass modbox;\n"
+            "        }\n"
+            "        location / {\n"
+            "%(params)s"
+            "            fastcgi_param SCRIPT_NAME \"\";\n"
+            "            fastcgi_param PATH_INFO $uri;\n"
+            "            fastcgi_pass modbox;\n"
+            "        }\n"
+            "    }\n"
+            "}\n" % {"t": t, "port": self.port, "upstream": upstream, "params": params,
+                     # workers write request bodies under TMP (mode 0700)
+                     "user": "user root;\n" if os.geteuid() == 0 else ""})
+        with open(self.web_conf, "w") as f:
+            f.write(text)
+        return [NGINX, "-p", t, "-c", self.web_conf, "-g", "daemon off;"]
+
+    def _write_apache_conf(self):
+        t = self.tmp
+        run = os.path.join(t, "apache-run")
+        os.makedirs(run, exist_ok=True)
+        mods = ["mpm_event", "authz_core", "setenvif", "proxy", "proxy_fcgi",
+                "proxy_balancer", "slotmem_shm", "lbmethod_byrequests"]
+        members = "".join("    BalancerMember fcgi://127.0.0.1:%d\n" % p for p in self.fcgi_ports)
+        text = (
+            "# written by modbox_harness.py\n"
+            "%(mods)s"
+            "ServerName 127.0.0.1\n"
+            "Listen 127.0.0.1:%(port)d\n"
+            "PidFile %(t)s/apache2.pid\n"
+            "DefaultRuntimeDir %(run)s\n"
+            "ErrorLog %(t)s/apache-error.log\n"
+            "LogLevel warn\n"
+            "LogFormat \"%%h %%l %%u %%t \\\"%%r\\\" %%>s %%b\" common\n"
+            "CustomLog %(t)s/apache-access.log common\n"
+            "%(user)s"
+            "StartServers 1\nServerLimit 2\nThreadsPerChild 16\nMaxRequestWorkers 32\n"
+            "MinSpareThreads 1\nMaxSpareThreads 32\n"
+            "KeepAliveTimeout 5\n"
+            "<Proxy \"balancer://modbox\">\n%(members)s</Proxy>\n"
+            "<Location \"/\">\n"
+            "    CGIPassAuth On\n"
+            "    Require all granted\n"
+            "</Location>\n"
+            # mod_proxy_fcgi sends SCRIPT_NAME = the whole path and no
+            # PATH_INFO; "first-dot" splits after "modbox.fcgi", so the app
+            # sees its prefix.  Not at "/": a dot in a path would split it.
+            "SetEnvIf Request_URI \"^/api/modbox\\.fcgi/\" proxy-fcgi-pathinfo=first-dot\n"
+            "ProxyPass \"/api/modbox.fcgi/\" \"balancer://modbox/api/modbox.fcgi/\"\n"
+            "ProxyPass \"/\" \"balancer://modbox/\"\n" % {
+                "t": t, "run": run, "port": self.port, "members": members,
+                "mods": "".join("LoadModule %s_module %s/mod_%s.so\n" % (m, APACHE_MODULES, m)
+                                for m in mods),
+                # Apache will not run its workers as root.
+                "user": "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""})
+        with open(self.web_conf, "w") as f:
+            f.write(text)
+        return [APACHE2, "-d", t, "-f", self.web_conf, "-DFOREGROUND"]
+
+    def _start_other_web(self):
+        if self._web is not None and self._web.poll() is None:
+            return
+        t0 = time.monotonic()
+        if not self._fcgi_procs:
+            self._start_fcgi()
+        self.timings["fcgi_start"] = time.monotonic() - t0
+        fixed = self.port is not None
+        errlog = self.web_server_logs[0]
+        try:
+            for attempt in range(3):
+                if self.port is None or (attempt > 0 and not fixed):
+                    self.port = free_port()
+                cmd = self._write_nginx_conf() if self.web == "nginx" else \
+                    self._write_apache_conf()
+                log = open(errlog, "ab")  # pylint: disable=consider-using-with
+                self._web = subprocess.Popen(
+                    cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    preexec_fn=_child_setup(signal.SIGTERM), close_fds=True)
+                self._web_log = log
+                deadline = time.monotonic() + START_TIMEOUT
+                while time.monotonic() < deadline:
+                    if self._web.poll() is not None:
+                        break
+                    if _port_open(self.port):
+                        return
+                    time.sleep(0.02)
+                self._stop_server_only()
+                if fixed or "in use" not in _tail(errlog, 10):
+                    break
+        except BaseException:
+            self._stop_fcgi()
+            raise
+        self._stop_fcgi()
+        raise StackError("%s did not start on port %s; %s:\n%s" % (
+            self.web, self.port, errlog, _tail(errlog)))
+
+    def _stop_server_only(self):
+        if self._web is None:
+            return
+        kids = _descendants(self._web.pid) if self._web.poll() is None else []
+        # nginx and Apache stop their workers on SIGTERM (nginx: fast
+        # shutdown; Apache: graceless stop) and wait for them.
+        self._kill(self._web, self.web)
+        if kids and not _wait_gone(kids, STOP_TIMEOUT):
+            for p in kids:
+                if _alive(p):
+                    sys.stdout.write("# %s worker %d still there after its master "
+                                     "stopped: SIGKILL\n" % (self.web, p))
                     try:
                         os.kill(p, signal.SIGKILL)
                     except OSError:
@@ -721,16 +999,11 @@ class Stack:
             self._web_log.close()
             self._web_log = None
 
-    def restart_web(self):
-        """Stops and starts lighttpd (and so the app), e.g. after a key change."""
-        self.stop_web()
-        self.start_web()
-
-    def app_pids(self):
-        """The pids of the running FastCGI processes."""
-        if self._web is None:
-            return []
-        return _descendants(self._web.pid)
+    def _stop_other_web(self):
+        try:
+            self._stop_server_only()
+        finally:
+            self._stop_fcgi()
 
     @staticmethod
     def _kill(proc, name):
@@ -1023,7 +1296,8 @@ class Stack:
             return ""
 
     def _log_files(self):
-        files = [self.web_log, self.db_log]
+        files = [self.web_log] + [f for f in self.web_server_logs if f != self.web_log] + [
+            self.db_log]
         files += sorted(glob.glob(os.path.join(self.tmp, "provisioner-*.log")))
         files += sorted(glob.glob(os.path.join(self.asan_dir, "*")))
         files += sorted(glob.glob(os.path.join(self.valgrind_dir, "*")))
