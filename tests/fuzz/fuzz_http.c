@@ -75,7 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	end = copy + size;
 	for (int i = 0; i < 6; i++) {
 		fp.v[i] = p < end ? p : NULL;
-		p += strlen(p) + 1;
+		if (p < end)
+			p += strlen(p) + 1;
 	}
 	if (http_request_parse(&req, param, &fp, (size & 1) ? "/api" : NULL) == 0) {
 		s.p = p < end ? p : end;
