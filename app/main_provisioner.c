@@ -1,8 +1,9 @@
 /*
  * modbox-provisioner: pulls the images of provisioning sandboxes.
  *
- * The parent forks [pull] concurrency workers and, every few seconds,
- * moves sandboxes whose TTL ran out to destroyed.  Each worker has its own
+ * The parent forks [pull] concurrency workers, starts another when one
+ * dies, and, every few seconds, moves sandboxes whose TTL ran out to
+ * destroyed.  Each worker has its own
  * database connection and claims one sandbox at a time (SELECT ... FOR
  * UPDATE SKIP LOCKED plus a lease), so any number of provisioners on any
  * number of hosts share the queue and no sandbox is pulled twice.  A pull
@@ -167,6 +168,33 @@ worker(const struct config *cfg, const struct keyring *ring, unsigned n)
 	return 0;
 }
 
+/* Fork worker slot i (kids[i] = its pid; 0 if fork failed). */
+static void
+spawn(struct config *cfg, struct keyring *ring, unsigned i, pid_t *kids,
+      time_t *started)
+{
+	pid_t pid = fork();
+	int rc;
+
+	started[i] = time(NULL);
+	if (pid < 0) {
+		log_error("fork failed: %s", strerror(errno));
+		kids[i] = 0;
+		return;
+	}
+	if (pid == 0) {
+		free(kids);
+		free(started);
+		rc = worker(cfg, ring, i);
+		keyring_free(ring);
+		config_free(cfg);
+		regclient_global_cleanup();
+		mysql_library_end();
+		_exit(rc);
+	}
+	kids[i] = pid;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -175,7 +203,8 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	char err[512];
 	pid_t *kids = NULL;
-	unsigned nkids = 0, alive;
+	time_t *started = NULL;
+	unsigned nkids = 0;
 	int rc = 1;
 	time_t last_expire = 0;
 	struct db *db = NULL;
@@ -212,60 +241,55 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((kids = calloc(cfg.pull.concurrency, sizeof *kids)) == NULL)
+	nkids = cfg.pull.concurrency;
+	if ((kids = calloc(nkids, sizeof *kids)) == NULL ||
+	    (started = calloc(nkids, sizeof *started)) == NULL)
 		goto out_lib;
-	for (; nkids < cfg.pull.concurrency; nkids++) {
-		pid_t pid = fork();
-		if (pid < 0) {
-			log_error("fork failed: %s", strerror(errno));
-			stopping = 1;
-			break;
-		}
-		if (pid == 0) {
-			free(kids);
-			rc = worker(&cfg, ring, nkids);
-			keyring_free(ring);
-			config_free(&cfg);
-			regclient_global_cleanup();
-			mysql_library_end();
-			_exit(rc);
-		}
-		kids[nkids] = pid;
-	}
+	for (unsigned i = 0; i < nkids && !stopping; i++)
+		spawn(&cfg, ring, i, kids, started);
 	log_info("started %u workers", nkids);
 	db = db_new(&cfg.database);
-	alive = nkids;
-	while (alive > 0) {
+	for (;;) {
 		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
+		pid_t pid;
+		time_t now = time(NULL);
 
-		if (pid > 0) {
-			alive--;
-			if (!stopping)
-				log_warn("worker %ld ended unexpectedly (status %d)",
-				    (long)pid, status);
-			continue;
-		}
-		if (stopping) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			for (unsigned i = 0; i < nkids; i++)
-				kill(kids[i], SIGTERM);
-			while (alive > 0 && waitpid(-1, &status, 0) > 0)
-				alive--;
+				if (kids[i] == pid) {
+					kids[i] = 0;
+					if (!stopping)
+						log_warn("worker %u (pid %ld) ended unexpectedly "
+						    "(status %d): starting another", i,
+						    (long)pid, status);
+				}
+		if (stopping)
 			break;
-		}
-		if (db != NULL && time(NULL) - last_expire >= EXPIRE_EVERY_S) {
+		/* A slot whose worker died is refilled, at most every 2 s so a
+		 * worker that cannot start does not spin. */
+		for (unsigned i = 0; i < nkids; i++)
+			if (kids[i] == 0 && now - started[i] >= 2)
+				spawn(&cfg, ring, i, kids, started);
+		if (db != NULL && now - last_expire >= EXPIRE_EVERY_S) {
 			unsigned long long n = 0;
-			last_expire = time(NULL);
+			last_expire = now;
 			if (store_sandbox_expire(db, &n) == DB_OK && n > 0)
 				log_info("%llu sandboxes reached their TTL: destroyed", n);
 		}
 		sleep_ms(200);
 	}
+	for (unsigned i = 0; i < nkids; i++)
+		if (kids[i] > 0)
+			kill(kids[i], SIGTERM);
+	for (unsigned i = 0; i < nkids; i++)
+		if (kids[i] > 0)
+			(void)waitpid(kids[i], NULL, 0);
 	log_info("stopped");
 	rc = 0;
 	db_free(db);
-	free(kids);
 out_lib:
+	free(kids);
+	free(started);
 	regclient_global_cleanup();
 	mysql_library_end();
 out:

@@ -846,6 +846,29 @@ tap.is_(rows, [("provisioning", None, "0")], "lease-1 handed back on SIGTERM, at
 hole2.close()
 api("DELETE", "/sandboxes/lease-1")
 
+# ------------------------------------------------------ a dead worker is replaced
+tap.diag("=== a worker that dies is replaced")
+stack.write_conf({"pull": dict(PULL_CONF, concurrency="2")})
+stack.start_provisioner("p4")
+end = time.monotonic() + 10
+while time.monotonic() < end and len(stack.provisioner_pids("p4")) < 3:
+    time.sleep(0.1)
+before = stack.provisioner_pids("p4")
+tap.is_(len(before), 3, "p4 runs a parent and 2 workers (%s)" % before)
+if len(before) == 3:
+    os.kill(before[1], 9)
+end = time.monotonic() + 10
+after = []
+while time.monotonic() < end:
+    after = stack.provisioner_pids("p4")
+    if len(after) == 3 and before[1] not in after:
+        break
+    time.sleep(0.1)
+tap.ok(len(after) == 3 and before[1] not in after and after[0] == before[0],
+       "the killed worker is replaced by a new one (%s -> %s)" % (before, after))
+tap.like(plog("p4"), r"ended unexpectedly .*starting another", "the parent logs the replacement")
+tap.is_(stack.stop_provisioner("p4"), 0, "p4 stops on SIGTERM")
+
 # ------------------------------------------------------ no password anywhere
 tap.diag("=== no password anywhere")
 
