@@ -249,7 +249,13 @@ api_read_json(struct api_ctx *ctx, const struct jfield *fields, size_t n,
 	}
 	/* The raw body may hold a password: it is not needed any more. */
 	crypto_wipe(req->body, req->body_len);
-	if (partial && n <= sizeof optional / sizeof optional[0]) {
+	if (partial) {
+		if (n > sizeof optional / sizeof optional[0]) {
+			log_error("a field table of %zu entries is too long for a PUT", n);
+			json_object_put(obj);
+			api_db_error(ctx, DB_ERROR);
+			return NULL;
+		}
 		for (size_t i = 0; i < n; i++) {
 			optional[i] = fields[i];
 			optional[i].required = false;

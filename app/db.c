@@ -16,7 +16,9 @@
 
 #include "log.h"
 
-#define DB_STMT_CACHE 48
+#ifndef DB_STMT_CACHE		/* -DDB_STMT_CACHE=2 exercises the uncached path */
+#define DB_STMT_CACHE 64
+#endif
 
 struct db_cached {
 	const char *sql;
@@ -332,8 +334,12 @@ db_col_int(struct db_query *q, long long *out)
 	*out = 0;
 }
 
+/* The statement for sql: from the cache, or prepared and cached.  When
+ * the cache is full the statement is prepared for this query alone and
+ * *owned is set: db_query_done closes it. */
 static MYSQL_STMT *
-prepare(struct db *db, const char *sql, unsigned *err, const char **msg)
+prepare(struct db *db, const char *sql, unsigned *err, const char **msg,
+        bool *owned)
 {
 	MYSQL_STMT *s;
 
@@ -354,10 +360,9 @@ prepare(struct db *db, const char *sql, unsigned *err, const char **msg)
 		mysql_stmt_close(s);
 		return NULL;
 	}
-	if (db->ncached < DB_STMT_CACHE)
+	*owned = db->ncached >= DB_STMT_CACHE;
+	if (!*owned)
 		db->cache[db->ncached++] = (struct db_cached){ sql, s };
-	else
-		log_warn("statement cache full");	/* leaks nothing: see below */
 	return s;
 }
 
@@ -371,13 +376,14 @@ exec_once(struct db_query *q)
 
 	if ((st = db_connect(db)) != DB_OK)
 		return st;
-	if ((q->stmt = prepare(db, q->sql, &e, &msg)) == NULL)
+	if ((q->stmt = prepare(db, q->sql, &e, &msg, &q->owned)) == NULL)
 		return classify(db, e, msg, "prepare");
 	if (mysql_stmt_param_count(q->stmt) != q->nparam ||
 	    (q->ncol && mysql_stmt_field_count(q->stmt) != q->ncol)) {
 		log_error("statement binds %u/%u values, expects %lu/%u",
 		    q->nparam, q->ncol, mysql_stmt_param_count(q->stmt),
 		    mysql_stmt_field_count(q->stmt));
+		db_query_done(q);
 		return DB_ERROR;
 	}
 	if ((q->nparam && mysql_stmt_bind_param(q->stmt, q->param)) ||
@@ -386,8 +392,8 @@ exec_once(struct db_query *q)
 	    (q->ncol && mysql_stmt_store_result(q->stmt))) {
 		e = mysql_stmt_errno(q->stmt);
 		st = classify(db, e, mysql_stmt_error(q->stmt), "a query");
-		if (st != DB_UNAVAILABLE || db->conn != NULL)
-			mysql_stmt_free_result(q->stmt);
+		if (q->owned || db->conn != NULL)
+			db_query_done(q);	/* else closed with the connection */
 		q->stmt = NULL;
 		return st;
 	}
@@ -484,7 +490,10 @@ db_query_page(struct db_query *q, unsigned limit,
 void
 db_query_done(struct db_query *q)
 {
-	if (q->stmt != NULL && q->db->conn != NULL)
+	if (q->stmt != NULL && q->owned)
+		mysql_stmt_close(q->stmt);
+	else if (q->stmt != NULL && q->db->conn != NULL)
 		mysql_stmt_free_result(q->stmt);
 	q->stmt = NULL;
+	q->owned = false;
 }

@@ -74,6 +74,7 @@ struct db_query {
 	my_bool col_err[DB_MAX_COLS];
 	bool col_is_str[DB_MAX_COLS];
 	bool failed;		/* too many binds: exec answers DB_ERROR */
+	bool owned;		/* stmt is not cached: done closes it */
 };
 
 void db_query_init(struct db_query *q, struct db *db, const char *sql);
