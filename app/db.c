@@ -203,14 +203,6 @@ db_rollback(struct db *db)
 }
 
 void
-db_datetime(const char *rfc3339, char out[20])
-{
-	memcpy(out, rfc3339, 19);
-	out[10] = ' ';
-	out[19] = '\0';
-}
-
-void
 db_query_init(struct db_query *q, struct db *db, const char *sql)
 {
 	memset(q, 0, sizeof *q);
@@ -276,6 +268,22 @@ db_param_int(struct db_query *q, long long v)
 	q->param_int[b - q->param] = v;
 	b->buffer_type = MYSQL_TYPE_LONGLONG;
 	b->buffer = &q->param_int[b - q->param];
+}
+
+void
+db_param_time(struct db_query *q, const char *rfc3339)
+{
+	char *t;
+
+	if (q->nparam >= DB_MAX_COLS) {
+		q->failed = true;
+		return;
+	}
+	t = q->param_time[q->nparam];
+	memcpy(t, rfc3339, 19);
+	t[10] = ' ';
+	t[19] = '\0';
+	db_param_strn(q, t, 19);
 }
 
 static MYSQL_BIND *

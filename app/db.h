@@ -49,10 +49,6 @@ void db_rollback(struct db *db);
 /* Run a statement without parameters or results (DDL, migrations). */
 enum db_status db_exec_simple(struct db *db, const char *sql);
 
-/* "2026-11-30T02:43:14Z" (RFC 3339 UTC, as the API shows times) ->
- * "2026-11-30 02:43:14" for a DATETIME parameter. */
-void db_datetime(const char *rfc3339, char out[20]);
-
 #define DB_MAX_COLS 20
 
 /* One execution of a prepared statement.  Declare it on the stack, add
@@ -68,6 +64,7 @@ struct db_query {
 	unsigned long param_len[DB_MAX_COLS];
 	my_bool param_null[DB_MAX_COLS];
 	long long param_int[DB_MAX_COLS];
+	char param_time[DB_MAX_COLS][20];	/* "YYYY-MM-DD HH:MM:SS" */
 	MYSQL_BIND col[DB_MAX_COLS];
 	unsigned long col_len[DB_MAX_COLS];
 	my_bool col_null[DB_MAX_COLS];
@@ -83,6 +80,9 @@ void db_param_bin(struct db_query *q, const void *p, size_t n);
 void db_param_str(struct db_query *q, const char *s); /* NULL binds NULL */
 void db_param_strn(struct db_query *q, const char *s, size_t n);
 void db_param_int(struct db_query *q, long long v);
+/* A DATETIME given as the API shows times, "2026-11-30T02:43:14Z" (RFC
+ * 3339 UTC, seconds); the query keeps the converted text. */
+void db_param_time(struct db_query *q, const char *rfc3339);
 /* Result columns.  bin: up to cap bytes; str: up to cap-1 bytes then NUL;
  * int: a signed 64-bit integer. */
 void db_col_bin(struct db_query *q, void *buf, size_t cap);

@@ -89,7 +89,6 @@ static const char sql_insert[] =
 enum db_status
 store_image_create(struct db *db, const struct sandbox_image *img)
 {
-	char created[20], updated[20];
 	struct db_query q;
 	enum db_status st;
 
@@ -97,10 +96,8 @@ store_image_create(struct db *db, const struct sandbox_image *img)
 	bind_fields(&q, img);
 	db_param_bin(&q, img->id.b, 16);
 	db_param_bin(&q, img->workspace_id.b, 16);
-	db_datetime(img->created_at, created);
-	db_datetime(img->updated_at, updated);
-	db_param_str(&q, created);
-	db_param_str(&q, updated);
+	db_param_time(&q, img->created_at);
+	db_param_time(&q, img->updated_at);
 	st = db_query_exec(&q);
 	db_query_done(&q);
 	return st;
@@ -150,14 +147,12 @@ static const char sql_update[] =
 enum db_status
 store_image_update(struct db *db, const struct sandbox_image *img)
 {
-	char updated[20];
 	struct db_query q;
 	enum db_status st;
 
 	db_query_init(&q, db, sql_update);
 	bind_fields(&q, img);
-	db_datetime(img->updated_at, updated);
-	db_param_str(&q, updated);
+	db_param_time(&q, img->updated_at);
 	db_param_bin(&q, img->id.b, 16);
 	st = db_query_exec(&q);
 	db_query_done(&q);

@@ -78,7 +78,6 @@ enum db_status
 store_registry_create(struct db *db, const struct registry *r,
                       const struct sealed *pw)
 {
-	char created[20], updated[20];
 	struct db_query q;
 	enum db_status st;
 
@@ -87,10 +86,8 @@ store_registry_create(struct db *db, const struct registry *r,
 	db_param_bin(&q, r->workspace_id.b, 16);
 	bind_fields(&q, r);
 	bind_sealed(&q, pw);
-	db_datetime(r->created_at, created);
-	db_datetime(r->updated_at, updated);
-	db_param_str(&q, created);
-	db_param_str(&q, updated);
+	db_param_time(&q, r->created_at);
+	db_param_time(&q, r->updated_at);
 	st = db_query_exec(&q);
 	db_query_done(&q);
 	return st;
@@ -180,7 +177,6 @@ enum db_status
 store_registry_update(struct db *db, const struct registry *r,
                       const struct sealed *pw)
 {
-	char updated[20];
 	struct db_query q;
 	enum db_status st;
 
@@ -189,8 +185,7 @@ store_registry_update(struct db *db, const struct registry *r,
 	if (pw) {
 		bind_sealed(&q, pw);
 	}
-	db_datetime(r->updated_at, updated);
-	db_param_str(&q, updated);
+	db_param_time(&q, r->updated_at);
 	db_param_bin(&q, r->id.b, 16);
 	st = db_query_exec(&q);
 	db_query_done(&q);

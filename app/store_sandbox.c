@@ -103,7 +103,6 @@ static enum db_status
 insert(struct db *db, const struct sandbox *sb, const struct sealed *env)
 {
 	struct db_query q;
-	char created[20];
 	enum db_status st;
 
 	db_query_init(&q, db, sql_insert);
@@ -127,9 +126,8 @@ insert(struct db *db, const struct sandbox *sb, const struct sealed *env)
 		for (int i = 0; i < 4; i++)
 			db_param_str(&q, NULL);
 	}
-	db_datetime(sb->created_at, created);
-	db_param_str(&q, created);
-	db_param_str(&q, created);
+	db_param_time(&q, sb->created_at);
+	db_param_time(&q, sb->created_at);	/* updated_at */
 	st = db_query_exec(&q);
 	db_query_done(&q);
 	return st;
